@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Installs, once, what the integration tests start themselves. Idempotent: a second run installs nothing.
+# Each test starts and stops its own server instances on 127.0.0.1; nothing here is left running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
