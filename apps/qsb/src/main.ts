@@ -1,50 +1,63 @@
 #!/usr/bin/env -S node --import tsx
 import { Command, CommanderError } from 'commander';
+import type { CliContext } from './cli/context.ts';
 import { CliError, ExitCodes } from './cli/errors.ts';
 import { shardsCommand } from './commands/shards.ts';
 
-/** Builds the `qsb` program; `out` receives stdout lines so tests can run commands in-process. */
-export function buildProgram(env: NodeJS.ProcessEnv, out: (line: string) => void): Command {
+/** Every command of `qsb`, in the order `--help` lists them. */
+const commands: readonly ((ctx: CliContext) => Command)[] = [shardsCommand];
+
+/** Builds the `qsb` program around a context, so that tests can run commands in-process. */
+export function buildProgram(ctx: CliContext): Command {
+  const output = {
+    writeOut: (s: string) => ctx.out(s.trimEnd()),
+    writeErr: (s: string) => ctx.err(s.trimEnd()),
+  };
   const program = new Command('qsb')
     .description("Quantum-Superbot operators' command line")
+    .configureOutput(output)
     .showHelpAfterError('(qsb --help lists the commands)')
     .exitOverride();
-  program.addCommand(shardsCommand(env, out));
-  for (const command of program.commands)
-    command.exitOverride().showHelpAfterError(`(qsb ${command.name()} --help shows its usage)`);
+  for (const build of commands) {
+    const command = build(ctx);
+    command
+      .configureOutput(output)
+      .showHelpAfterError(`(qsb ${command.name()} --help shows its usage)`)
+      .exitOverride();
+    program.addCommand(command);
+  }
   return program;
 }
 
 /** Runs `qsb` with `argv` (without node and script) and returns the exit code. */
-export async function runCli(
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
-  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): Promise<number> {
-  const program = buildProgram(env, out);
-  program.configureOutput({
-    writeOut: (s) => out(s.trimEnd()),
-    writeErr: (s) => err(s.trimEnd()),
-  });
+export async function runCli(argv: readonly string[], overrides: Partial<CliContext> = {}): Promise<number> {
+  const ctx: CliContext = {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    isTTY: process.stdout.isTTY === true,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return ExitCodes.Ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version are exits with code 0; usage errors were already printed by commander.
+      // --help exits with code 0; a usage error was already printed by commander.
       return error.exitCode === 0 ? ExitCodes.Ok : ExitCodes.Error;
     }
     if (error instanceof CliError) {
-      err(`qsb: ${error.message}`);
+      ctx.err(`qsb: ${error.message}`);
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    err(`qsb: ${message}`);
+    ctx.err(`qsb: ${error instanceof Error ? error.message : String(error)}`);
     return ExitCodes.Error;
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await runCli(process.argv.slice(2));
+  const abort = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+  process.exitCode = await runCli(process.argv.slice(2), { signal: abort.signal });
 }

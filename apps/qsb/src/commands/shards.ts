@@ -7,6 +7,7 @@ import {
   shardsForProcess,
 } from '@qsb/sharding';
 import { Command } from 'commander';
+import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
 import { collect, formatIds, integerIn, percentArg } from '../cli/options.ts';
 
@@ -20,7 +21,7 @@ interface ShardsFlags {
 }
 
 /** `qsb shards`: each deployment's shards, the share of guilds, the identify buckets. */
-export function shardsCommand(env: NodeJS.ProcessEnv, out: (line: string) => void): Command {
+export function shardsCommand({ env, out }: CliContext): Command {
   return new Command('shards')
     .description(
       'Show which shards the canary and production own. Flags override the environment (CANARY, SHARD_PERCENT, SHARD_COUNT, DYNO, DYNO_COUNT, MAX_CONCURRENCY).',
