@@ -1,1 +1,19 @@
-export {};
+export {
+  Catalog,
+  CommonLabels,
+  InteractionDurationBuckets,
+  type InteractionOutcome,
+  InteractionOutcomes,
+  MetricNames,
+  ProcessMetricNames,
+  ShardStatusValues,
+} from './catalog/catalog.ts';
+export {
+  type BotMetrics,
+  type BotMetricsOptionalOptions,
+  type BotMetricsOptions,
+  type BotMetricsRequiredOptions,
+  createBotMetrics,
+  DefaultBotMetricsOptions,
+  type MetricDeployment,
+} from './registry/metrics.ts';
