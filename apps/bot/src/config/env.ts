@@ -1,0 +1,159 @@
+import { parseShardingEnv, type ShardingEnv, ShardingError } from '@qsb/sharding';
+import type { Level } from 'pino';
+
+/** Why the environment was refused: one line naming the variable, its value and what is allowed. */
+export class ConfigError extends Error {
+  public readonly code = 'INVALID_ENVIRONMENT';
+
+  public override get name(): string {
+    return `ConfigError[${this.code}]`;
+  }
+}
+
+/** Everything the bot reads from its environment. */
+export interface BotConfig {
+  readonly token: string;
+  /** discord.js `rest.api`; `https://discord.com/api` unless DISCORD_API_URL points elsewhere. */
+  readonly apiUrl: string;
+  readonly sharding: ShardingEnv;
+  /** Identify window per bucket in ms: Discord's 5,000 unless IDENTIFY_WINDOW_MS says otherwise (a local Discord). */
+  readonly identifyWindowMs: number;
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token required on /metrics, when set. */
+  readonly metricsToken: string | undefined;
+  readonly logLevel: Level;
+  readonly version: string;
+  /** Whether this process registers the slash commands (one designated process; production dyno 1 by default). */
+  readonly registerCommands: boolean;
+  /** Seconds a SIGTERM leaves in-flight work before the process exits anyway (Heroku kills at 30). */
+  readonly shutdownGraceMs: number;
+  /** The feature-flag file, and an Unleash server if one is configured. */
+  readonly flagsFile: string;
+  readonly unleash: { readonly url: string; readonly apiToken: string } | undefined;
+}
+
+/** @defaultValue what an unset variable means */
+export const BotConfigDefaults = {
+  apiUrl: 'https://discord.com/api',
+  identifyWindowMs: 5000,
+  host: '0.0.0.0',
+  port: 3000,
+  version: 'dev',
+  shutdownGraceMs: 25_000,
+  flagsFile: 'flags/features.json',
+} as const;
+
+const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function refuse(name: string, value: string, allowed: string): ConfigError {
+  return new ConfigError(`invalid environment: ${name}=${JSON.stringify(value)}: ${allowed}`);
+}
+
+function readInt(env: Env, name: string, min: number, max: number): number | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^[0-9]{1,10}$/.test(value) || n < min || n > max) {
+    throw refuse(name, value, `must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function readBool(env: Env, name: string): boolean | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw refuse(name, value, 'must be true, false, 1 or 0');
+}
+
+function readUrl(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw refuse(name, value, 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw refuse(name, value, 'must be an http(s) URL');
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * Reads and checks the whole environment before anything connects. A malformed value is refused with
+ * one line; nothing malformed is replaced by a default.
+ *
+ * Shard-count agreement: both deployments must identify with the same total, and Discord's recommended
+ * count changes as the bot grows, so `SHARD_COUNT` is required whenever a canary can be running (this
+ * process is the canary, or production leaves it a share). Only production at `SHARD_PERCENT=0`, alone,
+ * may leave it unset and take Discord's recommendation.
+ */
+export function parseBotEnv(env: Env): BotConfig {
+  let sharding: ShardingEnv;
+  try {
+    sharding = parseShardingEnv(env);
+  } catch (error) {
+    if (error instanceof ShardingError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const token = env.DISCORD_TOKEN;
+  if (token === undefined || token.length === 0) {
+    throw new ConfigError('invalid environment: DISCORD_TOKEN is not set: the bot token is required');
+  }
+  if (/\s/.test(token)) throw new ConfigError('invalid environment: DISCORD_TOKEN contains whitespace');
+  if (sharding.shardCount === undefined && (sharding.deployment === 'canary' || sharding.percent > 0)) {
+    throw new ConfigError(
+      `invalid environment: SHARD_COUNT is not set: it is required whenever a canary can run (CANARY=${env.CANARY ?? 'unset'}, SHARD_PERCENT=${sharding.percent}), so that both deployments identify with the same total`,
+    );
+  }
+  const level = env.LOG_LEVEL;
+  if (level !== undefined && !LEVELS.includes(level as Level)) {
+    throw refuse('LOG_LEVEL', level, `must be one of ${LEVELS.join(', ')}`);
+  }
+  const version =
+    env.QSB_VERSION ?? env.HEROKU_RELEASE_VERSION ?? env.SOURCE_VERSION ?? BotConfigDefaults.version;
+  if (!/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
+    throw refuse(
+      'QSB_VERSION',
+      version,
+      'must be 1 to 64 letters, digits, dots, dashes, pluses or underscores',
+    );
+  }
+  const unleashUrl = readUrl(env, 'UNLEASH_URL');
+  const unleashToken = env.UNLEASH_API_TOKEN;
+  if ((unleashUrl === undefined) !== (unleashToken === undefined)) {
+    throw new ConfigError(
+      `invalid environment: UNLEASH_URL and UNLEASH_API_TOKEN must be set together (${unleashUrl === undefined ? 'UNLEASH_URL' : 'UNLEASH_API_TOKEN'} is missing)`,
+    );
+  }
+  const metricsToken = env.METRICS_TOKEN;
+  if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    throw new ConfigError(
+      'invalid environment: METRICS_TOKEN must be at least 16 characters without whitespace',
+    );
+  }
+  const isFirstProductionDyno = sharding.deployment === 'production' && sharding.dyno.index === 1;
+  return {
+    token,
+    apiUrl: readUrl(env, 'DISCORD_API_URL') ?? BotConfigDefaults.apiUrl,
+    sharding,
+    identifyWindowMs: readInt(env, 'IDENTIFY_WINDOW_MS', 1, 60_000) ?? BotConfigDefaults.identifyWindowMs,
+    host: env.HOST ?? BotConfigDefaults.host,
+    port: readInt(env, 'PORT', 0, 65_535) ?? BotConfigDefaults.port,
+    metricsToken,
+    logLevel: (level as Level | undefined) ?? (sharding.deployment === 'canary' ? 'debug' : 'info'),
+    version,
+    registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
+    shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? BotConfigDefaults.shutdownGraceMs,
+    flagsFile: env.FLAGS_FILE ?? BotConfigDefaults.flagsFile,
+    unleash:
+      unleashUrl !== undefined && unleashToken !== undefined
+        ? { url: unleashUrl, apiToken: unleashToken }
+        : undefined,
+  };
+}
