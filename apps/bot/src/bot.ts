@@ -107,7 +107,7 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
   );
 
   const registry = new Registry();
-  const metrics = createBotMetrics({ registry, deployment, version: config.version });
+  const metrics = createBotMetrics({ registry, deployment, version: config.version, dyno: config.dynoName });
   metrics.shardsOwned.set(shards.shardIds.length);
   for (const id of shards.shardIds) metrics.shardReady.set({ shard: String(id) }, 0);
 

@@ -24,6 +24,8 @@ export interface BotConfig {
   readonly metricsToken: string | undefined;
   readonly logLevel: Level;
   readonly version: string;
+  /** Heroku's dyno name (`web.2`), for the `dyno` metric label; empty when unset. */
+  readonly dynoName: string;
   /** Whether this process registers the slash commands (one designated process; production dyno 1 by default). */
   readonly registerCommands: boolean;
   /** Seconds a SIGTERM leaves in-flight work before the process exits anyway (Heroku kills at 30). */
@@ -148,6 +150,7 @@ export function parseBotEnv(env: Env): BotConfig {
     metricsToken,
     logLevel: (level as Level | undefined) ?? (sharding.deployment === 'canary' ? 'debug' : 'info'),
     version,
+    dynoName: env.DYNO ?? '',
     registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
     shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? BotConfigDefaults.shutdownGraceMs,
     flagsFile: env.FLAGS_FILE ?? BotConfigDefaults.flagsFile,

@@ -54,7 +54,22 @@ describe('createBotMetrics', () => {
     );
   });
 
+  it('adds the dyno label when given', async () => {
+    const registry = new Registry();
+    createBotMetrics({
+      registry,
+      deployment: 'production',
+      version: 'v1',
+      dyno: 'web.2',
+      collectDefaultMetrics: false,
+    });
+    expect(await registry.metrics()).toContain(
+      'qsb_user_reports_total{deployment="production",version="v1",dyno="web.2"} 0',
+    );
+  });
+
   it.each([
+    [{ dyno: 'web 2' }, 'metrics dyno "web 2"'],
     [{ deployment: 'staging' }, 'metrics deployment "staging" must be canary or production'],
     [{ version: '' }, 'metrics version "" must be 1 to 64 characters'],
     [{ version: 'a b' }, 'metrics version "a b"'],

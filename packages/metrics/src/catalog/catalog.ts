@@ -5,8 +5,8 @@
  * of commands, event types and shards.
  */
 
-/** Labels every series of a process carries (prom-client default labels). */
-export const CommonLabels = ['deployment', 'version'] as const;
+/** Labels every series of a process carries (prom-client default labels); `dyno` only with several dynos. */
+export const CommonLabels = ['deployment', 'version', 'dyno'] as const;
 
 /** Outcomes of an interaction: answered, failed (an error reply was sent), or not answered within Discord's 3 s. */
 export const InteractionOutcomes = ['ok', 'error', 'timeout'] as const;

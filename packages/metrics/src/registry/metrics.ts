@@ -14,6 +14,11 @@ export interface BotMetricsRequiredOptions {
 }
 
 export interface BotMetricsOptionalOptions {
+  /**
+   * This dyno's name (Heroku's `DYNO`, e.g. `web.2`); becomes the `dyno` label, so that series of the
+   * dynos of one app never merge. Empty for a single-process deployment.
+   */
+  dyno: string;
   /** Whether to collect prom-client's default process metrics (CPU, memory, event-loop lag, GC). */
   collectDefaultMetrics: boolean;
 }
@@ -23,6 +28,7 @@ export type BotMetricsOptions = BotMetricsRequiredOptions & Partial<BotMetricsOp
 /** @defaultValue the optional options of {@link createBotMetrics} */
 export const DefaultBotMetricsOptions = {
   collectDefaultMetrics: true,
+  dyno: '',
 } as const satisfies BotMetricsOptionalOptions;
 
 /** The bot's metrics, registered on one registry. */
@@ -66,6 +72,7 @@ export function createBotMetrics(options: BotMetricsOptions): BotMetrics {
     registry,
     deployment,
     version,
+    dyno,
     collectDefaultMetrics: collectDefault,
   } = {
     ...DefaultBotMetricsOptions,
@@ -74,7 +81,12 @@ export function createBotMetrics(options: BotMetricsOptions): BotMetrics {
   if (deployment !== 'canary' && deployment !== 'production') {
     throw new TypeError(`metrics deployment ${JSON.stringify(deployment)} must be canary or production`);
   }
-  registry.setDefaultLabels({ deployment, version: versionLabel(version) });
+  if (!/^[A-Za-z0-9_.-]{0,32}$/.test(dyno)) {
+    throw new TypeError(
+      `metrics dyno ${JSON.stringify(dyno)} must be up to 32 letters, digits, dots, dashes or underscores`,
+    );
+  }
+  registry.setDefaultLabels({ deployment, version: versionLabel(version), ...(dyno ? { dyno } : {}) });
   const registers = [registry];
   const c = Catalog;
   const counter = <L extends string>(def: { name: string; help: string; labelNames: readonly L[] }) =>
