@@ -1,12 +1,12 @@
-// Bundles each app into apps/<app>/dist/main.js for production (Heroku runs `node apps/bot/dist/main.js`).
-// Workspace packages are bundled in; packages from the registry stay external and load from node_modules.
-import { existsSync, readFileSync } from 'node:fs';
+// Bundles each app into apps/<app>/dist/main.js, a single file that runs with plain `node` (Heroku runs
+// `node apps/bot/dist/main.js`). Everything is bundled except optional native add-ons that discord.js and
+// ws load only when installed.
+import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const apps = ['qsb', 'bot'].filter((app) => existsSync(`apps/${app}/src/main.ts`));
+const optionalNative = ['zlib-sync', 'bufferutil', 'utf-8-validate', '@discordjs/voice', 'ffmpeg-static'];
+const apps = ['bot', 'qsb'].filter((app) => existsSync(`apps/${app}/src/main.ts`));
 for (const app of apps) {
-  const pkg = JSON.parse(readFileSync(`apps/${app}/package.json`, 'utf8'));
-  const external = Object.keys(pkg.dependencies ?? {}).filter((name) => !name.startsWith('@qsb/'));
   await build({
     entryPoints: [`apps/${app}/src/main.ts`],
     outfile: `apps/${app}/dist/main.js`,
@@ -15,9 +15,10 @@ for (const app of apps) {
     format: 'esm',
     target: 'node20',
     sourcemap: true,
-    external,
+    external: optionalNative,
+    // CommonJS dependencies inside an ESM bundle still call require().
     banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
     logLevel: 'warning',
   });
