@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { createFlags } from '@qsb/flags';
 import { type BotMetrics, createBotMetrics, ShardStatusValues } from '@qsb/metrics';
 import {
   createIdentifySchedule,
@@ -10,16 +11,7 @@ import {
   type ShardPlan,
   shardsForProcess,
 } from '@qsb/sharding';
-import {
-  type APIGatewayBotInfo,
-  type ChatInputCommandInteraction,
-  Client,
-  Events,
-  GatewayIntentBits,
-  REST,
-  Routes,
-  Status,
-} from 'discord.js';
+import { type APIGatewayBotInfo, Client, Events, GatewayIntentBits, REST, Routes, Status } from 'discord.js';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { commands } from './commands/commands.ts';
@@ -28,13 +20,12 @@ import { SlottedIdentifyThrottler } from './discord/throttler.ts';
 import { createHttpServer } from './http/server.ts';
 import { createInteractionHandler, type InteractionHandler } from './interactions/handler.ts';
 
-/** The feature gate the bot's flagged commands use. */
-export type FlagGate = (name: 'quantum', interaction: ChatInputCommandInteraction) => boolean;
+/** The flags the bot's commands use: a misspelled name fails to compile. */
+export const FlagNames = ['quantum'] as const;
 
 export interface BotDependencies {
   readonly logger: Logger;
-  /** Builds the feature gate once the shard plan is known. */
-  readonly flags: (processShards: ProcessShards) => Promise<{ gate: FlagGate; close: () => Promise<void> }>;
+  /** Monotonic clock in ms for durations. */
   readonly now?: () => number;
 }
 
@@ -111,7 +102,20 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
   metrics.shardsOwned.set(shards.shardIds.length);
   for (const id of shards.shardIds) metrics.shardReady.set({ shard: String(id) }, 0);
 
-  const flags = await deps.flags(shards);
+  const flags = createFlags({
+    appName: 'quantum-superbot',
+    deployment,
+    registry,
+    logger,
+    names: FlagNames,
+    file: config.flagsFile,
+    version: config.version,
+    ...(shards.shardIds[0] !== undefined ? { shardId: shards.shardIds[0] } : {}),
+    ...(config.unleash ? { unleash: config.unleash } : {}),
+  });
+  // Bounded: until flags arrive every flag is off (fail closed), and the bot connects anyway.
+  const flagStatus = await flags.ready;
+  logger.info({ flags: flagStatus }, 'feature flags loaded');
   const schedule = createIdentifySchedule({ shardCount, maxConcurrency, windowMs: config.identifyWindowMs });
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
@@ -139,7 +143,7 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
     now,
     shardPing: (id) => client.ws.shards.get(id)?.ping ?? -1,
     context: {
-      flag: flags.gate,
+      flag: (name, interaction) => flags.flag(name, interaction),
       report: (text, interaction) => {
         metrics.userReports.inc();
         logger.warn(
@@ -244,7 +248,7 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
         // Close the shards first (no new dispatch arrives), then let the interactions already received finish.
         await client.destroy();
         await handler.drain();
-        await flags.close();
+        flags.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         logger.info('stopped');

@@ -26,10 +26,7 @@ async function main(): Promise<void> {
   });
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
-  const bot = await startBot(config, {
-    logger,
-    flags: async () => ({ gate: () => false, close: async () => {} }),
-  });
+  const bot = await startBot(config, { logger });
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

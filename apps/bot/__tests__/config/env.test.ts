@@ -39,7 +39,7 @@ describe('parseBotEnv', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace'],
     [{ IDENTIFY_WINDOW_MS: '0' }, 'IDENTIFY_WINDOW_MS="0"'],
     [{ REGISTER_COMMANDS: 'sometimes' }, 'REGISTER_COMMANDS="sometimes"'],
-    [{ UNLEASH_URL: 'http://127.0.0.1:4242/api' }, 'UNLEASH_API_TOKEN is missing'],
+    [{ UNLEASH_URL: 'http://127.0.0.1:4242/api' }, 'UNLEASH_URL is set but UNLEASH_API_TOKEN is not'],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters'],
     [{ QSB_VERSION: 'v 1' }, 'QSB_VERSION="v 1"'],
   ])('refuses %j with one line', (override, message) => {

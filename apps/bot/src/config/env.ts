@@ -1,3 +1,4 @@
+import { FlagsError, parseFlagsEnv, type UnleashServerOptions } from '@qsb/flags';
 import { parseShardingEnv, type ShardingEnv, ShardingError } from '@qsb/sharding';
 import type { Level } from 'pino';
 
@@ -32,7 +33,7 @@ export interface BotConfig {
   readonly shutdownGraceMs: number;
   /** The feature-flag file, and an Unleash server if one is configured. */
   readonly flagsFile: string;
-  readonly unleash: { readonly url: string; readonly apiToken: string } | undefined;
+  readonly unleash: UnleashServerOptions | undefined;
 }
 
 /** @defaultValue what an unset variable means */
@@ -97,10 +98,13 @@ function readUrl(env: Env, name: string): string | undefined {
  */
 export function parseBotEnv(env: Env): BotConfig {
   let sharding: ShardingEnv;
+  let unleash: UnleashServerOptions | undefined;
   try {
     sharding = parseShardingEnv(env);
+    unleash = parseFlagsEnv(env);
   } catch (error) {
     if (error instanceof ShardingError) throw new ConfigError(error.message);
+    if (error instanceof FlagsError) throw new ConfigError(`invalid environment: ${error.detail}`);
     throw error;
   }
   const token = env.DISCORD_TOKEN;
@@ -126,13 +130,6 @@ export function parseBotEnv(env: Env): BotConfig {
       'must be 1 to 64 letters, digits, dots, dashes, pluses or underscores',
     );
   }
-  const unleashUrl = readUrl(env, 'UNLEASH_URL');
-  const unleashToken = env.UNLEASH_API_TOKEN;
-  if ((unleashUrl === undefined) !== (unleashToken === undefined)) {
-    throw new ConfigError(
-      `invalid environment: UNLEASH_URL and UNLEASH_API_TOKEN must be set together (${unleashUrl === undefined ? 'UNLEASH_URL' : 'UNLEASH_API_TOKEN'} is missing)`,
-    );
-  }
   const metricsToken = env.METRICS_TOKEN;
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
     throw new ConfigError(
@@ -154,9 +151,6 @@ export function parseBotEnv(env: Env): BotConfig {
     registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
     shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? BotConfigDefaults.shutdownGraceMs,
     flagsFile: env.FLAGS_FILE ?? BotConfigDefaults.flagsFile,
-    unleash:
-      unleashUrl !== undefined && unleashToken !== undefined
-        ? { url: unleashUrl, apiToken: unleashToken }
-        : undefined,
+    unleash,
   };
 }
