@@ -169,4 +169,12 @@ describe('canary and production against the local Discord', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(canary.logs.some((l) => l.msg === 'stopped')).toBe(true);
   });
+
+  it('never logs the token', () => {
+    expect(canary.logs.length).toBeGreaterThan(10);
+    for (const bot of [canary, production]) {
+      for (const line of bot.logs) expect(JSON.stringify(line)).not.toContain(sim.token);
+      expect(bot.stderr()).not.toContain(sim.token);
+    }
+  });
 });

@@ -57,6 +57,8 @@ export function startBotProcess(env: Record<string, string>): BotProcess {
     stderr += chunk;
   });
   child.once('exit', (code) => rejectPort(new Error(`bot exited with ${code} before listening: ${stderr}`)));
+  // Awaiting the port is optional (a test may only wait for the exit); a rejection nobody awaits is not an error.
+  port.catch(() => {});
 
   const url = async () => `http://127.0.0.1:${await port}`;
   return {

@@ -1,0 +1,38 @@
+import { once } from 'node:events';
+import { startDiscordSim } from '@qsb/discord-sim';
+import { describe, expect, it } from 'vitest';
+import { startBotProcess } from './support/bot-process.ts';
+
+// A malformed environment stops the bot before it connects anywhere: one line, exit code 2.
+describe('bot start-up with a malformed environment', () => {
+  it.each([
+    [
+      { SHARD_PERCENT: 'abc' },
+      'SHARD_PERCENT="abc": must be a number from 0 to 100 with at most two decimals',
+    ],
+    [{ CANARY: 'maybe' }, 'CANARY="maybe": must be true, false, 1 or 0'],
+    [{ SHARD_COUNT: '0' }, 'SHARD_COUNT="0": must be an integer from 1 to'],
+    [{ SHARD_COUNT: '' }, 'SHARD_COUNT="": must be an integer from 1 to'],
+    [{ DISCORD_TOKEN: '' }, 'DISCORD_TOKEN is not set'],
+  ])('refuses %j', async (override, message) => {
+    const sim = await startDiscordSim({ guilds: 4, shards: 2 });
+    try {
+      const bot = startBotProcess({
+        DISCORD_TOKEN: sim.token,
+        DISCORD_API_URL: sim.apiUrl,
+        SHARD_COUNT: '2',
+        CANARY: 'true',
+        ...override,
+      });
+      const [code] = (await once(bot.child, 'exit')) as [number | null];
+      expect(code).toBe(2);
+      const lines = bot.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(message);
+      expect(sim.stats().rest.requests).toBe(0);
+      expect(sim.stats().identifies).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  });
+});
