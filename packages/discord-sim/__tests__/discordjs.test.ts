@@ -26,14 +26,6 @@ function client(s: DiscordSimHandle, shards: number[], shardCount: number, appen
   return c;
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('discord.js 14 against the local Discord', () => {
   it('reaches ready with exactly the guilds of its shards, and answers a slash command once', async () => {
     const s = await sim({ guilds: 40, shards: 4, seed: 7 });
