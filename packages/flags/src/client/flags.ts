@@ -189,6 +189,26 @@ class FlagsClient<N extends string> implements Flags<N> {
     if (options.appName === '') {
       throw new FlagsError(FlagsErrorCodes.InvalidOption, 'appName: must not be empty');
     }
+    const server = options.unleash;
+    if (
+      server?.timeoutMs !== undefined &&
+      !(Number.isInteger(server.timeoutMs) && server.timeoutMs >= 1000)
+    ) {
+      // unleash-client retries a failed request after at least 1 s and refuses a shorter timeout.
+      throw new FlagsError(
+        FlagsErrorCodes.InvalidOption,
+        `unleash.timeoutMs ${server.timeoutMs}: must be an integer of at least 1000 (milliseconds)`,
+      );
+    }
+    if (
+      server?.refreshIntervalMs !== undefined &&
+      !(Number.isInteger(server.refreshIntervalMs) && server.refreshIntervalMs >= 10)
+    ) {
+      throw new FlagsError(
+        FlagsErrorCodes.InvalidOption,
+        `unleash.refreshIntervalMs ${server.refreshIntervalMs}: must be an integer of at least 10 (milliseconds)`,
+      );
+    }
     this.#options = options;
     this.#logger = options.logger;
     this.#setTimer = options.setTimer ?? defaultSetTimer;
