@@ -40,13 +40,16 @@ export interface FlagsRequiredOptions {
   readonly appName: string;
   /** This process's deployment: the `deployment` context field that canary-only constraints test. */
   readonly deployment: Deployment;
-  /** Where `qsb_flag_evaluations_total` (and, with a server, `qsb_flags_server_connected`) go. */
-  readonly registry: Registry;
   readonly logger: FlagsLogger;
 }
 
 /** What a flags client may be given. */
 export interface FlagsOptionalOptions<N extends string> {
+  /**
+   * Where `qsb_flag_evaluations_total` (and, with a server, `qsb_flags_server_connected`) go. The bot
+   * passes its registry; a one-shot tool may leave it out and publish nothing.
+   */
+  readonly registry: Registry;
   /** The flag names the app uses; `flag()` then accepts only these (a misspelling fails to compile). */
   readonly names: readonly N[];
   /** The flags file (Unleash's client feature format): the flags with no server, the bootstrap with one. */
@@ -218,7 +221,10 @@ class FlagsClient<N extends string> implements Flags<N> {
       this.#resolveReady = resolve;
     });
     const bootstrap = this.#readBootstrap();
-    this.#metrics = registerFlagMetrics(options.registry, this.#counts, options.unleash !== undefined);
+    this.#metrics =
+      options.registry === undefined
+        ? { setConnected: () => {} }
+        : registerFlagMetrics(options.registry, this.#counts, options.unleash !== undefined);
     if (options.unleash !== undefined) {
       this.#startServer(options.unleash, bootstrap);
     } else {
