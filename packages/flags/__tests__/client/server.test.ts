@@ -69,6 +69,13 @@ describe('createFlags with an Unleash server', () => {
     ]);
   });
 
+  it('answers from the server as soon as ready resolves, with no file', async () => {
+    const { flags, logger } = await setup({});
+    expect(await flags.ready).toEqual({ source: 'server', timedOut: false });
+    expect(flags.flag('beta', GUILD_A)).toBe(true);
+    expect(logger.at('warn')).toEqual([]);
+  });
+
   it('bounds start-up: with no answer, ready resolves at the timeout and the file is in force', async () => {
     const { flags, timers, logger } = await setup({
       mode: 'hang',

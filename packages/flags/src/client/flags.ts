@@ -444,11 +444,14 @@ class FlagsClient<N extends string> implements Flags<N> {
     // The bootstrap is applied within microtasks of start, before any response can arrive: the
     // first `changed` is the file's, every later one a poll's.
     let bootstrapPending = hasBootstrap;
+    // unleash-client answers only after its `ready` event (before it, isEnabled returns the fallback
+    // and warns), which comes a tick after the data: the engine goes in force then, not before.
     engine.on(UnleashEvents.Ready, () => {
       if (this.#closed) return;
       this.#engine = engine;
       this.#loaded = true;
       if (this.#source === 'none') this.#source = 'file';
+      if (this.#connected === true) this.#serverAnswered();
     });
     engine.on(UnleashEvents.Changed, () => {
       if (bootstrapPending) {
@@ -478,16 +481,13 @@ class FlagsClient<N extends string> implements Flags<N> {
 
   #serverAnswered(): void {
     if (this.#closed) return;
-    this.#source = 'server';
-    if (this.#server !== undefined) {
-      this.#engine = this.#server;
-      this.#loaded = true;
-    }
     if (this.#connected !== true) {
       this.#connected = true;
       this.#metrics.setConnected(true);
       this.#logger.info({ url: this.#options.unleash?.url }, 'flag server connected; its flags are in force');
     }
+    if (this.#engine === undefined) return; // the `ready` event finishes this
+    this.#source = 'server';
     this.#finishStart(false);
   }
 
