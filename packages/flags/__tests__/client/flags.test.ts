@@ -207,7 +207,7 @@ describe('createFlags with no server', () => {
     const sockets: unknown[] = [];
     const onSocket = (socket: unknown) => sockets.push(socket);
     dc.subscribe('net.client.socket', onSocket);
-    cleanups.push(() => dc.unsubscribe('net.client.socket', onSocket));
+    cleanups.push(() => void dc.unsubscribe('net.client.socket', onSocket));
     const { flags, logger } = build({ file: 'flags/features.json', names: ['quantum'], watch: true });
     await flags.ready;
     for (let i = 0; i < 100; i++) flags.flag('quantum', String(i));

@@ -40,13 +40,16 @@ export interface FlagsRequiredOptions {
   readonly appName: string;
   /** This process's deployment: the `deployment` context field that canary-only constraints test. */
   readonly deployment: Deployment;
-  /** Where `qsb_flag_evaluations_total` (and, with a server, `qsb_flags_server_connected`) go. */
-  readonly registry: Registry;
   readonly logger: FlagsLogger;
 }
 
 /** What a flags client may be given. */
 export interface FlagsOptionalOptions<N extends string> {
+  /**
+   * Where `qsb_flag_evaluations_total` (and, with a server, `qsb_flags_server_connected`) go. The bot
+   * passes its registry; a one-shot tool may leave it out and publish nothing.
+   */
+  readonly registry: Registry;
   /** The flag names the app uses; `flag()` then accepts only these (a misspelling fails to compile). */
   readonly names: readonly N[];
   /** The flags file (Unleash's client feature format): the flags with no server, the bootstrap with one. */
@@ -189,6 +192,26 @@ class FlagsClient<N extends string> implements Flags<N> {
     if (options.appName === '') {
       throw new FlagsError(FlagsErrorCodes.InvalidOption, 'appName: must not be empty');
     }
+    const server = options.unleash;
+    if (
+      server?.timeoutMs !== undefined &&
+      !(Number.isInteger(server.timeoutMs) && server.timeoutMs >= 1000)
+    ) {
+      // unleash-client retries a failed request after at least 1 s and refuses a shorter timeout.
+      throw new FlagsError(
+        FlagsErrorCodes.InvalidOption,
+        `unleash.timeoutMs ${server.timeoutMs}: must be an integer of at least 1000 (milliseconds)`,
+      );
+    }
+    if (
+      server?.refreshIntervalMs !== undefined &&
+      !(Number.isInteger(server.refreshIntervalMs) && server.refreshIntervalMs >= 10)
+    ) {
+      throw new FlagsError(
+        FlagsErrorCodes.InvalidOption,
+        `unleash.refreshIntervalMs ${server.refreshIntervalMs}: must be an integer of at least 10 (milliseconds)`,
+      );
+    }
     this.#options = options;
     this.#logger = options.logger;
     this.#setTimer = options.setTimer ?? defaultSetTimer;
@@ -198,7 +221,10 @@ class FlagsClient<N extends string> implements Flags<N> {
       this.#resolveReady = resolve;
     });
     const bootstrap = this.#readBootstrap();
-    this.#metrics = registerFlagMetrics(options.registry, this.#counts, options.unleash !== undefined);
+    this.#metrics =
+      options.registry === undefined
+        ? { setConnected: () => {} }
+        : registerFlagMetrics(options.registry, this.#counts, options.unleash !== undefined);
     if (options.unleash !== undefined) {
       this.#startServer(options.unleash, bootstrap);
     } else {
@@ -418,11 +444,14 @@ class FlagsClient<N extends string> implements Flags<N> {
     // The bootstrap is applied within microtasks of start, before any response can arrive: the
     // first `changed` is the file's, every later one a poll's.
     let bootstrapPending = hasBootstrap;
+    // unleash-client answers only after its `ready` event (before it, isEnabled returns the fallback
+    // and warns), which comes a tick after the data: the engine goes in force then, not before.
     engine.on(UnleashEvents.Ready, () => {
       if (this.#closed) return;
       this.#engine = engine;
       this.#loaded = true;
       if (this.#source === 'none') this.#source = 'file';
+      if (this.#connected === true) this.#serverAnswered();
     });
     engine.on(UnleashEvents.Changed, () => {
       if (bootstrapPending) {
@@ -452,16 +481,13 @@ class FlagsClient<N extends string> implements Flags<N> {
 
   #serverAnswered(): void {
     if (this.#closed) return;
-    this.#source = 'server';
-    if (this.#server !== undefined) {
-      this.#engine = this.#server;
-      this.#loaded = true;
-    }
     if (this.#connected !== true) {
       this.#connected = true;
       this.#metrics.setConnected(true);
       this.#logger.info({ url: this.#options.unleash?.url }, 'flag server connected; its flags are in force');
     }
+    if (this.#engine === undefined) return; // the `ready` event finishes this
+    this.#source = 'server';
     this.#finishStart(false);
   }
 
