@@ -78,6 +78,21 @@ describe('canary and production against the local Discord', () => {
     expect(await readyShards(production)).toEqual(plan.production);
   });
 
+  it('registers the slash commands once, from production alone', async () => {
+    const headers = { authorization: `Bot ${sim.token}` };
+    const app = (await (await fetch(`${sim.apiUrl}/v10/applications/@me`, { headers })).json()) as {
+      id: string;
+    };
+    const registered = (await (
+      await fetch(`${sim.apiUrl}/v10/applications/${app.id}/commands`, { headers })
+    ).json()) as {
+      name: string;
+    }[];
+    expect(registered.map((c) => c.name).sort()).toEqual(['ping', 'quantum', 'report']);
+    expect(production.logs.some((l) => l.msg === 'slash commands registered')).toBe(true);
+    expect(canary.logs.some((l) => l.msg === 'slash commands registered')).toBe(false);
+  });
+
   it('answers 600 interactions exactly once, each by the deployment that owns its guild', async () => {
     const guilds = sim.world.guilds;
     const sent = [];
