@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import {
   type ClientFeaturesResponse,
@@ -11,7 +10,12 @@ import {
 } from 'unleash-client';
 import type { UnleashServerOptions } from '../env/env.ts';
 import { FlagsError, FlagsErrorCodes } from '../errors/FlagsError.ts';
-import { type FeatureFile, parseFeatureFile, parseFeatureText } from '../file/featureFile.ts';
+import {
+  type FeatureFile,
+  parseFeatureFile,
+  parseFeatureText,
+  readFeatureText,
+} from '../file/featureFile.ts';
 import { type FlagCounts, newCounts, registerFlagMetrics } from '../metrics/metrics.ts';
 import {
   contextFor,
@@ -121,7 +125,10 @@ export interface Flags<N extends string = string> {
   readonly ready: Promise<FlagsStatus>;
   /** Where the flags in force come from, and whether the server answered its last poll. */
   status(): { readonly source: FlagsSource; readonly connected: boolean | undefined };
-  /** Reads the file again now (the watcher calls this); an invalid file keeps the flags in force. */
+  /**
+   * Reads the file again now (the watcher calls this; with no server only). An invalid file keeps the
+   * flags in force and logs one error per distinct problem.
+   */
   reload(): Promise<ReloadResult>;
   /** Stops polling and watching. Idempotent; evaluations answer from memory afterwards. */
   close(): void;
@@ -308,13 +315,7 @@ class FlagsClient<N extends string> implements Flags<N> {
   #readBootstrap(): FeatureFile | undefined {
     const { file, data } = this.#options;
     if (file !== undefined) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describe(error);
-        throw new FlagsError(FlagsErrorCodes.InvalidFile, `${file}: cannot be read (${reason})`);
-      }
+      const text = readFeatureText(file);
       const parsed = parseFeatureText(text, file);
       this.#lastGoodText = text;
       this.#logWarnings(parsed);
@@ -398,19 +399,13 @@ class FlagsClient<N extends string> implements Flags<N> {
     let text: string;
     let parsed: FeatureFile;
     try {
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describe(error);
-        throw new FlagsError(FlagsErrorCodes.InvalidFile, `${file}: cannot be read (${reason})`);
-      }
+      text = readFeatureText(file);
       if (text === this.#lastGoodText) return 'unchanged';
       parsed = parseFeatureText(text, file);
     } catch (error) {
       const detail = error instanceof FlagsError ? error.detail : describe(error);
-      const key = `${detail}`;
-      if (key !== this.#lastBadText) {
-        this.#lastBadText = key;
+      if (detail !== this.#lastBadText) {
+        this.#lastBadText = detail;
         this.#logger.error(
           { file, code: error instanceof FlagsError ? error.code : undefined },
           `flags file ${file} was not applied: ${detail}; keeping the last good flags`,

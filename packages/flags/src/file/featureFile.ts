@@ -244,15 +244,22 @@ export function parseFeatureFile(json: unknown, source = 'flags'): FeatureFile {
  * not Unleash's feature format.
  */
 export function loadFeatureFile(path: string): FeatureFile {
-  let text: string;
+  return parseFeatureText(readFeatureText(path), path);
+}
+
+/**
+ * Reads a flags file's text.
+ *
+ * @throws {@link FlagsError} `INVALID_FILE` naming the file and why it cannot be read.
+ */
+export function readFeatureText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new FlagsError(FlagsErrorCodes.InvalidFile, `${path}: cannot be read (${reason})`);
   }
-  return parseFeatureText(text, path);
 }
 
 /** Parses the text of a flags file; `source` names it in errors. */
