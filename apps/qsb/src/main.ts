@@ -2,10 +2,12 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli/context.ts';
 import { CliError, ExitCodes } from './cli/errors.ts';
+import { analyzeCommand } from './commands/analyze.ts';
+import { monitorCommand } from './commands/monitor.ts';
 import { shardsCommand } from './commands/shards.ts';
 
 /** Every command of `qsb`, in the order `--help` lists them. */
-const commands: readonly ((ctx: CliContext) => Command)[] = [shardsCommand];
+const commands: readonly ((ctx: CliContext) => Command)[] = [shardsCommand, monitorCommand, analyzeCommand];
 
 /** Builds the `qsb` program around a context, so that tests can run commands in-process. */
 export function buildProgram(ctx: CliContext): Command {
