@@ -62,8 +62,12 @@ export type GaugeMetricConfig = z.infer<typeof gaugeSchema>;
 
 const configSchema = z
   .strictObject({
-    /** The false-rollback budget shared by all metrics (anytime-valid: it holds however often the judge looks). */
-    alpha: z.number().gt(0).lt(0.5).default(0.01),
+    /**
+     * The false-rollback budget shared by the critical metrics: the chance, however often the judge
+     * looks, of rolling back a canary that sits exactly at a tolerance. A canary as good as production
+     * is rolled back far less often (see the benchmark).
+     */
+    alpha: z.number().gt(0).lt(0.5).default(0.05),
     /** The false-promotion budget: the chance of calling a regression "within tolerance". */
     beta: z.number().gt(0).lt(0.5).default(0.05),
     /** Promotion waits at least this long after the first scrape. */
@@ -91,7 +95,7 @@ const interactions = Catalog.interactions.name;
  * Weights share the false-rollback budget `alpha`.
  */
 export const DefaultJudgeConfigInput = {
-  alpha: 0.01,
+  alpha: 0.05,
   beta: 0.05,
   minDurationSeconds: 120,
   metrics: [
@@ -101,10 +105,10 @@ export const DefaultJudgeConfigInput = {
       kind: 'rate',
       events: { name: interactions, labels: { outcome: ['error', 'timeout'] } },
       exposure: { counter: { name: interactions } },
-      tolerance: { relative: 1.5, absolute: 0.005 },
+      tolerance: { relative: 1.5, absolute: 0.0025 },
       critical: true,
       mustPass: true,
-      weight: 4,
+      weight: 5,
       unit: 'per interaction',
     },
     {
@@ -112,7 +116,7 @@ export const DefaultJudgeConfigInput = {
       description: 'time to acknowledge an interaction (histogram buckets)',
       kind: 'histogram',
       histogram: Catalog.interactionDuration.name,
-      tolerance: { relative: 1.1, absolute: 0.05 },
+      tolerance: { relative: 1.1, absolute: 0.01 },
       critical: true,
       mustPass: true,
       weight: 3,
@@ -137,7 +141,7 @@ export const DefaultJudgeConfigInput = {
       },
       exposure: { gaugeHours: { name: Catalog.shardsOwned.name } },
       tolerance: { relative: 2, absolute: 6 },
-      weight: 1,
+      weight: 2,
       unit: 'per shard-hour',
     },
     {

@@ -13,6 +13,7 @@ import {
   DefaultDispersionPrior,
   dataFactor,
   decide,
+  type Levels,
 } from '../stats/sequential.ts';
 import type { MetricData } from './extract.ts';
 
@@ -91,12 +92,10 @@ export type Verdict =
 
 function toReport(c: Component, ratio: boolean, sign: 1 | -1): EffectReport {
   const f = ratio ? Math.exp : (x: number) => x;
-  const below = sign === 1 ? c.rollbackRadius : c.passRadius;
-  const above = sign === 1 ? c.passRadius : c.rollbackRadius;
   return {
     estimate: f(c.estimate),
-    lower: f(c.estimate - below),
-    upper: f(c.estimate + above),
+    lower: f(sign === 1 ? c.rollback.lower : c.pass.lower),
+    upper: f(sign === 1 ? c.pass.upper : c.rollback.upper),
     tolerance: f(sign * c.tolerance),
   };
 }
@@ -152,6 +151,23 @@ function explain(
   return `${config.name}: ${what}${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`;
 }
 
+/** The ratio component: exact mixture bounds where the estimator has them, else the normal mixture. */
+function ratio_(estimate: NonNullable<Comparison['logRatio']>, tolerance: number, levels: Levels): Component {
+  const { bounds } = estimate;
+  if (!bounds) return component(estimate, tolerance, RatioMixingScale, levels);
+  return {
+    estimate: estimate.estimate,
+    tolerance,
+    rollback: bounds(Math.min(1, 2 * levels.alpha)),
+    pass: bounds(Math.min(1, 2 * levels.beta)),
+  };
+}
+
+/** The mixing scale of log ratios (a factor of e). */
+const RatioMixingScale = 1;
+/** The mixing scale of differences, in absolute tolerances. */
+const DifferenceMixingFactor = 10;
+
 function judgeMetric(
   config: MetricConfig,
   data: MetricData,
@@ -196,20 +212,19 @@ function judgeMetric(
       message: `${config.name}: ${decision === 'ignored' ? 'ignored (no data)' : 'no data'}: ${why}`,
     };
   }
-  // The mixing scale is the tolerated effect: the boundary is tightest near the effects that matter.
+  // Mixing scales: wide on purpose. A scale much narrower than the estimate's standard error widens
+  // the boundary a lot, a wider one only by a logarithm (at alpha = 0.01 the boundary is 3.6 standard
+  // errors at its best and 4.3 at 1,000 times the best scale).
   const logTolerance = Math.log(config.tolerance.relative);
-  const ratioComponent =
-    comparison.logRatio && component(comparison.logRatio, logTolerance, Math.max(logTolerance, 0.05), levels);
+  const ratioComponent = comparison.logRatio && ratio_(comparison.logRatio, logTolerance, levels);
+  const differenceScale =
+    DifferenceMixingFactor *
+    (config.tolerance.absolute > 0
+      ? config.tolerance.absolute
+      : Math.max(Math.abs(comparison.production), 1e-9));
   const differenceComponent =
     comparison.difference &&
-    component(
-      comparison.difference,
-      config.tolerance.absolute,
-      config.tolerance.absolute > 0
-        ? config.tolerance.absolute
-        : Math.max(Math.abs(comparison.production) * 0.1, 1e-9),
-      levels,
-    );
+    component(comparison.difference, config.tolerance.absolute, differenceScale, levels);
   const components = [ratioComponent, differenceComponent].filter((c): c is Component => c !== undefined);
   const decision = decide(components, sign);
   const ratio = ratioComponent && toReport(ratioComponent, true, sign);
@@ -267,7 +282,10 @@ function leansBad(reason: MetricReason, sign: 1 | -1): boolean {
  * - otherwise `continue`, saying which metrics it waits for and about how long.
  */
 export function evaluate(config: JudgeConfig, data: readonly MetricData[], elapsedSeconds: number): Verdict {
-  const totalWeight = config.metrics.reduce((s, m) => s + m.weight, 0);
+  // Only critical metrics can roll back, so only they share the false-rollback budget; an
+  // informational metric is judged at the level of the smallest critical share.
+  const criticalWeight = config.metrics.reduce((s, m) => s + (m.critical ? m.weight : 0), 0);
+  const totalWeight = criticalWeight > 0 ? criticalWeight : config.metrics.reduce((s, m) => s + m.weight, 0);
   const reasons = config.metrics.map((m, i) => {
     const d = data[i];
     if (!d) throw new RangeError(`no data slot for metric ${m.name}`);

@@ -1,4 +1,4 @@
-import { type DispersionPrior, dispersion, type Estimate } from './sequential.ts';
+import { type Bounds, type DispersionPrior, dispersion, type Estimate } from './sequential.ts';
 
 /** Counts of one interval: canary events `x` over exposure `a`, production events `y` over exposure `b`. */
 export interface RateInterval {
@@ -13,7 +13,10 @@ export interface Comparison {
   readonly canary: number;
   readonly production: number;
   /** On the log scale; absent where a ratio has no meaning (a value at or below zero). */
-  readonly logRatio?: Estimate;
+  readonly logRatio?: Estimate & {
+    /** Exact anytime-valid bounds at a level, where the estimator has them (rates). */
+    readonly bounds?: (alpha: number) => Bounds;
+  };
   readonly difference?: Estimate;
   readonly dispersion: number;
   /** How many intervals carried information on both sides. */
@@ -79,6 +82,7 @@ export function compareRates(intervals: readonly RateInterval[], tuning: Tuning)
   }
   const phi = dispersion(pearson, informative - 1, tuning.prior);
   const varLog = (phi * grNumerator) / (R * S);
+  const grid = conditionalLikelihood(intervals);
   const pc = (X + split) / A;
   const pp = (Y + 1 - split) / B;
   let diffNum = 0;
@@ -93,10 +97,84 @@ export function compareRates(intervals: readonly RateInterval[], tuning: Tuning)
   return {
     canary: X / A,
     production: Y / B,
-    logRatio: interval(logRatio, varLog),
+    logRatio: { ...interval(logRatio, varLog), bounds: (alpha) => mixtureBounds(grid, phi, alpha) },
     difference: interval(difference, varDiff),
     dispersion: phi,
     intervals: strata.length,
+  };
+}
+
+/** The grid of log ratios the conditional likelihood is evaluated on (ratios from e^-6 to e^6). */
+const LogRatioGrid = Array.from({ length: 241 }, (_, i) => -6 + i * 0.05);
+/** The mixing prior over the grid: normal on the log ratio, scale 1. */
+const LogPrior = (() => {
+  const w = LogRatioGrid.map((t) => -0.5 * t * t);
+  const max = Math.max(...w);
+  const z = Math.log(w.reduce((s, x) => s + Math.exp(x - max), 0)) + max;
+  return w.map((x) => x - z);
+})();
+
+const likelihoodCache = new WeakMap<readonly RateInterval[], { seen: number; ll: Float64Array }>();
+
+/**
+ * The log-likelihood, on the grid, of the canary's share of each interval's events given their total:
+ * binomial with success probability `r a / (r a + b)`. Kept per intervals array and extended as
+ * intervals arrive, so that judging after every scrape costs one pass over the grid per new interval.
+ */
+function conditionalLikelihood(intervals: readonly RateInterval[]): Float64Array {
+  let cached = likelihoodCache.get(intervals);
+  if (!cached) {
+    cached = { seen: 0, ll: new Float64Array(LogRatioGrid.length) };
+    likelihoodCache.set(intervals, cached);
+  }
+  const { ll } = cached;
+  for (let i = cached.seen; i < intervals.length; i++) {
+    const s = intervals[i];
+    if (!s || !(s.a > 0 && s.b > 0) || s.x + s.y <= 0) continue;
+    const m = s.x + s.y;
+    for (let g = 0; g < LogRatioGrid.length; g++) {
+      const t = LogRatioGrid[g] ?? 0;
+      ll[g] =
+        (ll[g] ?? 0) +
+        s.x * (t + Math.log(s.a)) +
+        s.y * Math.log(s.b) -
+        m * Math.log(Math.exp(t) * s.a + s.b);
+    }
+  }
+  cached.seen = intervals.length;
+  return ll;
+}
+
+/**
+ * The confidence sequence of the mixture likelihood ratio (the mSPRT on the conditional binomial):
+ * every log ratio whose likelihood is at least `alpha` times the prior-mixed likelihood. Exact for
+ * binomial shares at any number of looks (Ville's inequality); the log-likelihood is divided by the
+ * overdispersion factor (a quasi-likelihood) so that bursts do not count as independent evidence.
+ */
+function mixtureBounds(ll: Float64Array, phi: number, alpha: number): Bounds {
+  let max = -Infinity;
+  const scaled = new Float64Array(ll.length);
+  for (let g = 0; g < ll.length; g++) {
+    scaled[g] = (ll[g] ?? 0) / phi;
+    max = Math.max(max, (scaled[g] ?? 0) + (LogPrior[g] ?? 0));
+  }
+  let sum = 0;
+  for (let g = 0; g < ll.length; g++) sum += Math.exp((scaled[g] ?? 0) + (LogPrior[g] ?? 0) - max);
+  const cut = Math.log(sum) + max + Math.log(alpha);
+  let lower = Infinity;
+  let upper = -Infinity;
+  for (let g = 0; g < ll.length; g++) {
+    if ((scaled[g] ?? -Infinity) >= cut) {
+      const t = LogRatioGrid[g] ?? 0;
+      lower = Math.min(lower, t);
+      upper = Math.max(upper, t);
+    }
+  }
+  const first = LogRatioGrid[0] ?? -6;
+  const last = LogRatioGrid[LogRatioGrid.length - 1] ?? 6;
+  return {
+    lower: lower <= first ? -Infinity : lower - 0.025,
+    upper: upper >= last ? Infinity : upper + 0.025,
   };
 }
 
@@ -115,7 +193,12 @@ export interface MeanInterval {
   readonly production: Moments;
 }
 
-function pooledVariance(parts: readonly Moments[], floor: number): number {
+/**
+ * The within-interval variance of the observations, pooled over both sides (they share it under the
+ * null) and shrunk towards a prior worth ten observations, so that a handful of observations in one
+ * bucket cannot claim a tiny variance.
+ */
+function pooledVariance(parts: readonly Moments[], prior: (mean: number) => number): number {
   let n = 0;
   let sum = 0;
   let sumSq = 0;
@@ -124,24 +207,19 @@ function pooledVariance(parts: readonly Moments[], floor: number): number {
     sum += p.sum;
     sumSq += p.sumSq;
   }
-  if (n < 2) return floor;
-  const mean = sum / n;
-  return Math.max(floor, (sumSq - n * mean * mean) / (n - 1));
+  const mean = n > 0 ? sum / n : 0;
+  const priorWeight = 10;
+  const ss = Math.max(0, sumSq - n * mean * mean);
+  return (ss + priorWeight * prior(mean)) / (Math.max(0, n - 1) + priorWeight);
 }
 
 function stratifiedMeanDifference(
   pairs: readonly { c: Moments; p: Moments }[],
   tuning: Tuning,
-  floor: number,
+  prior: (mean: number) => number,
 ): { interval: Estimate; phi: number; k: number } | undefined {
-  const vc = pooledVariance(
-    pairs.map((x) => x.c),
-    floor,
-  );
-  const vp = pooledVariance(
-    pairs.map((x) => x.p),
-    floor,
-  );
+  const vc = pooledVariance([...pairs.map((x) => x.c), ...pairs.map((x) => x.p)], prior);
+  const vp = vc;
   const d: number[] = [];
   const w: number[] = [];
   for (const { c, p } of pairs) {
@@ -173,12 +251,12 @@ export function compareMeans(intervals: readonly MeanInterval[], tuning: Tuning)
   const log = stratifiedMeanDifference(
     intervals.map((i) => ({ c: i.canaryLog, p: i.productionLog })),
     tuning,
-    1e-4,
+    () => 0.25,
   );
   const lin = stratifiedMeanDifference(
     intervals.map((i) => ({ c: i.canary, p: i.production })),
     tuning,
-    1e-8,
+    (mean) => Math.max(0.25 * mean * mean, 1e-12),
   );
   if (!log || !lin) return undefined;
   let cn = 0;

@@ -29,37 +29,59 @@ export interface Interval {
   readonly upper: number;
 }
 
+/** The interval of an effect at a confidence level, on the scale the test runs on. */
+export interface Bounds {
+  readonly lower: number;
+  readonly upper: number;
+}
+
 /**
- * One way of measuring the change (a log ratio, or a difference), with the two one-sided boundaries
- * the decisions use: `rollbackRadius` at the false-rollback level, `passRadius` at the false-promotion
- * level. Both come from {@link mixtureRadius} at twice the one-sided level, the one-sided boundary of
- * the normal mixture (a half-normal mixing prior gives it up to a negligible term).
+ * One way of measuring the change (a log ratio, or a difference), with the intervals the decisions
+ * use: `rollback` at the false-rollback level (its bound on the bad side decides a rollback) and
+ * `pass` at the false-promotion level (its bound on the good side decides a pass).
  */
 export interface Component {
   readonly estimate: number;
-  readonly rollbackRadius: number;
-  readonly passRadius: number;
+  readonly rollback: Bounds;
+  readonly pass: Bounds;
   /** The tolerated change in the bad direction, on the same scale. */
   readonly tolerance: number;
 }
 
-/** Builds a {@link Component} from an estimate, the mixing scale and the two one-sided levels. */
+/** The two one-sided levels of a metric. */
+export interface Levels {
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+/**
+ * Builds a {@link Component} from an estimate with a plug-in variance, by the normal mixture at twice
+ * each one-sided level (the one-sided boundary of a half-normal mixing prior, up to a negligible term).
+ */
 export function component(
   { estimate, variance }: Estimate,
   tolerance: number,
   tau: number,
-  levels: { readonly alpha: number; readonly beta: number },
+  levels: Levels,
 ): Component {
+  const r = mixtureRadius(variance, tau, Math.min(1, 2 * levels.alpha));
+  const q = mixtureRadius(variance, tau, Math.min(1, 2 * levels.beta));
   return {
     estimate,
     tolerance,
-    rollbackRadius: mixtureRadius(variance, tau, Math.min(1, 2 * levels.alpha)),
-    passRadius: mixtureRadius(variance, tau, Math.min(1, 2 * levels.beta)),
+    rollback: { lower: estimate - r, upper: estimate + r },
+    pass: { lower: estimate - q, upper: estimate + q },
   };
 }
 
 /** What one metric's evidence says. */
 export type Decision = 'pass' | 'fail' | 'inconclusive';
+
+function badSide(c: Component, sign: 1 | -1): { rollbackLow: number; passHigh: number; est: number } {
+  return sign === 1
+    ? { rollbackLow: c.rollback.lower, passHigh: c.pass.upper, est: c.estimate }
+    : { rollbackLow: -c.rollback.upper, passHigh: -c.pass.lower, est: -c.estimate };
+}
 
 /**
  * A metric fails when every available component shows, with confidence, a change beyond its
@@ -69,14 +91,14 @@ export type Decision = 'pass' | 'fail' | 'inconclusive';
  */
 export function decide(components: readonly Component[], sign: 1 | -1): Decision {
   if (components.length === 0) return 'inconclusive';
-  if (components.every((c) => sign * c.estimate - c.rollbackRadius > c.tolerance)) return 'fail';
-  if (components.some((c) => sign * c.estimate + c.passRadius <= c.tolerance)) return 'pass';
+  if (components.every((c) => badSide(c, sign).rollbackLow > c.tolerance)) return 'fail';
+  if (components.some((c) => badSide(c, sign).passHigh <= c.tolerance)) return 'pass';
   return 'inconclusive';
 }
 
 /**
  * Roughly how many times the current amount of data the metric needs before it decides: a boundary
- * shrinks about as one over the square root of the data, so `(radius / distance to the tolerance)²`.
+ * shrinks about as one over the square root of the data, so `(half-width / distance to the tolerance)²`.
  * Infinity when the estimate sits on the tolerance.
  */
 export function dataFactor(components: readonly Component[], sign: 1 | -1): number {
@@ -84,9 +106,10 @@ export function dataFactor(components: readonly Component[], sign: 1 | -1): numb
   let pass = Infinity;
   let fail = 0;
   for (const c of components) {
-    const gap = c.tolerance - sign * c.estimate;
-    if (gap > 0) pass = Math.min(pass, (c.passRadius / gap) ** 2);
-    fail = Math.max(fail, gap < 0 ? (c.rollbackRadius / -gap) ** 2 : Infinity);
+    const { rollbackLow, passHigh, est } = badSide(c, sign);
+    const gap = c.tolerance - est;
+    if (gap > 0) pass = Math.min(pass, ((passHigh - est) / gap) ** 2);
+    fail = Math.max(fail, gap < 0 ? ((est - rollbackLow) / -gap) ** 2 : Infinity);
   }
   return Math.max(1, Math.min(pass, fail));
 }
