@@ -136,29 +136,30 @@ function totals(side: readonly SideInterval[]) {
   };
 }
 
-/** -log10 of the one-sided conditional binomial p-value of `x` canary events among `m`, share `p0` under the null. */
-function conditionalBinomial(x: number, m: number, p0: number): number {
-  if (m === 0 || x === 0) return 0;
-  const p = 1 - binomialCdf(x - 1, m, p0);
-  return -Math.log10(Math.max(p, 1e-300));
+/** One-sided p-value of `x` or more canary events among `m` when the canary's share is `p0`. */
+function conditionalBinomialP(x: number, m: number, p0: number): number {
+  if (m === 0 || x === 0) return 1;
+  return 1 - binomialCdf(x - 1, m, p0);
 }
 
 /**
- * Statistics of the best fixed-horizon test per regression, read once at the end of the window;
- * larger is more evidence of a regression. Thresholds are calibrated on A/A runs.
+ * The best fixed-horizon tests, read once at the end of the window against the same tolerance as the
+ * judge: each returns its one-sided p-value (reject at the chosen level).
  */
-export const ceilingStatistics = {
-  /** Conditional binomial: the canary's share of errors against a ratio of 1.5 (the tolerance). */
+export const ceilingTests = {
+  /** Conditional binomial: the canary's share of errors given the total, against a ratio of 1.5. */
   errors(run: Run): number {
     const c = totals(run.canary);
     const p = totals(run.production);
     const r0 = 1.5;
-    const share = (r0 * c.interactions) / (r0 * c.interactions + p.interactions);
-    return c.interactions > 0 && p.interactions > 0
-      ? conditionalBinomial(c.errors, c.errors + p.errors, share)
-      : 0;
+    if (c.interactions === 0 || p.interactions === 0) return 1;
+    return conditionalBinomialP(
+      c.errors,
+      c.errors + p.errors,
+      (r0 * c.interactions) / (r0 * c.interactions + p.interactions),
+    );
   },
-  /** z statistic of the difference in mean log latency. */
+  /** z test of the difference in mean log latency against log(1.1). */
   latency(run: Run): number {
     const moments = (side: readonly SideInterval[]) => {
       let n = 0;
@@ -172,31 +173,25 @@ export const ceilingStatistics = {
           ss += count * v * v;
         });
       }
-      const m = s / n;
+      const m = n > 0 ? s / n : 0;
       return { n, m, v: (ss - n * m * m) / Math.max(1, n - 1) };
     };
     const c = moments(run.canary);
     const p = moments(run.production);
-    if (c.n < 2 || p.n < 2) return 0;
-    return (c.m - p.m) / Math.sqrt(c.v / c.n + p.v / p.n);
+    if (c.n < 2 || p.n < 2) return 1;
+    const z = (c.m - p.m - Math.log(1.1)) / Math.sqrt(c.v / c.n + p.v / p.n);
+    return normalCdf(-z, 0, 1);
   },
-  /** The canary's memory over production's at the end. */
+  /** z test of the last memory ratio against 1.25, with the spread of A/A ratios (sd 1.5%) known. */
   memory(run: Run): number {
     const c = run.canary.at(-1)?.memory ?? 0;
     const p = run.production.at(-1)?.memory ?? 1;
-    return c / p;
+    return normalCdf(-(Math.log(c / p) - Math.log(1.25)) / 0.015, 0, 1);
   },
-  /** Conditional binomial: the canary's share of reconnects against a ratio of 2 per shard-hour. */
+  /** Conditional binomial: the canary's share of reconnects given the total, against a ratio of 2 per shard-hour. */
   stability(run: Run): number {
     const c = totals(run.canary);
     const p = totals(run.production);
-    const share = (2 * 4) / (2 * 4 + 16);
-    return conditionalBinomial(c.reconnects, c.reconnects + p.reconnects, share);
+    return conditionalBinomialP(c.reconnects, c.reconnects + p.reconnects, (2 * 4) / (2 * 4 + 16));
   },
 } as const;
-
-/** The (1 - rate) quantile of A/A statistics: the fixed-horizon threshold at that false-rollback rate. */
-export function calibrate(aa: readonly number[], rate: number): number {
-  const sorted = [...aa].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((1 - rate) * sorted.length))] ?? Infinity;
-}

@@ -105,7 +105,7 @@ export const DefaultJudgeConfigInput = {
       kind: 'rate',
       events: { name: interactions, labels: { outcome: ['error', 'timeout'] } },
       exposure: { counter: { name: interactions } },
-      tolerance: { relative: 1.5, absolute: 0.0025 },
+      tolerance: { relative: 1.5, absolute: 0.001 },
       critical: true,
       mustPass: true,
       weight: 5,
