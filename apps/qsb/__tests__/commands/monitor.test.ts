@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DefaultJudgeConfigInput } from '@qsb/canary';
 import { createBotMetrics, type MetricDeployment } from '@qsb/metrics';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,10 +77,16 @@ describe('qsb monitor', () => {
     const production = await deployment('production', 400, 0.002);
     const canary = await deployment('canary', 100, 0.002);
     const dir = await tempDir();
+    // The default metrics, with errors tolerated up to +0.5 percentage point (a JSON configuration).
+    const config = join(dir, 'judge.json');
+    const metrics = DefaultJudgeConfigInput.metrics.map((m) =>
+      m.name === 'errors' ? { ...m, tolerance: { relative: 1.5, absolute: 0.005 } } : m,
+    );
+    await writeFile(config, JSON.stringify({ metrics }));
     const started = Date.now();
     const { code, out, err } = await qsb([
       'monitor',
-      ...['--production', production, '--canary', canary],
+      ...['--production', production, '--canary', canary, '--config', config],
       ...['--duration', '8s', '--interval', '0.5s', '--min-duration', '2s', '--record', dir, '--json'],
     ]);
     expect(err).toBe('');
@@ -95,7 +102,7 @@ describe('qsb monitor', () => {
     const replay = await qsb([
       'analyze',
       ...['--baseline', join(dir, 'production.prom'), '--canary', join(dir, 'canary.prom')],
-      ...['--min-duration', '2s', '--json'],
+      ...['--min-duration', '2s', '--config', config, '--json'],
     ]);
     expect(replay.code).toBe(0);
     expect(JSON.parse(replay.out).verdict).toBe('promote');
