@@ -10,14 +10,14 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main.ts';
 
-async function qsb(argv: string[]) {
+async function qsb(argv: string[], isTTY = false) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, {
     env: {},
     out: (l) => out.push(l),
     err: (l) => err.push(l),
-    isTTY: false,
+    isTTY,
   });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -158,12 +158,18 @@ describe('qsb monitor', () => {
         res.writeHead(200).end(await bare.metrics());
       }),
     );
-    const { code, out } = await qsb([
-      'monitor',
-      ...['--production', production, '--canary', `${canary}/metrics`],
-      ...['--duration', '1.5s', '--interval', '0.5s', '--min-duration', '0s', '--json'],
-    ]);
+    const { code, out, err } = await qsb(
+      [
+        'monitor',
+        ...['--production', production, '--canary', `${canary}/metrics`],
+        ...['--duration', '1.5s', '--interval', '0.5s', '--min-duration', '0s', '--json'],
+      ],
+      true,
+    );
     expect(code).toBe(2);
+    // In a terminal: progress on stderr, then the exit line.
+    expect(err).toMatch(/^\[0s\] 1 scrapes per side, leaning continue waiting for errors, /);
+    expect(err.split('\n').at(-1)).toBe('qsb: verdict: still undecided at the deadline');
     const verdict = JSON.parse(out);
     expect(verdict.verdict).toBe('continue');
     expect(verdict.summary).toContain('qsb_interactions_total missing on canary');

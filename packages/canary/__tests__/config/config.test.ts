@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { DefaultJudgeConfigInput, defaultConfig, parseConfig, resolveConfig } from '../../src/index.ts';
 
@@ -65,6 +66,11 @@ describe('judge configuration', () => {
   ])('refuses %j naming the key', (text, message) => {
     expect(() => parseConfig(text, 'judge.yaml')).toThrow(message);
     expect(() => parseConfig(text, 'judge.yaml')).toThrow('invalid judge configuration judge.yaml');
+  });
+
+  it('the shipped judge.default.yaml is exactly the defaults', async () => {
+    const text = await readFile(new URL('../../judge.default.yaml', import.meta.url), 'utf8');
+    expect(parseConfig(text, 'judge.default.yaml')).toEqual(defaultConfig());
   });
 
   it('resolveConfig takes objects', () => {
