@@ -23,3 +23,8 @@ if [ "$installed" != "$UNLEASH_SERVER_VERSION" ]; then
   npm install --prefix "$unleash_dir" --no-audit --no-fund --loglevel=error --omit=dev \
     "unleash-server@$UNLEASH_SERVER_VERSION"
 fi
+
+# Prometheus, for the judge's PromQL source test (test/canary-prometheus.test.ts).
+if [ ! -x /usr/bin/prometheus ]; then
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus
+fi

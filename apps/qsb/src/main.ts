@@ -2,12 +2,20 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli/context.ts';
 import { CliError, ExitCodes } from './cli/errors.ts';
+import { analyzeCommand } from './commands/analyze.ts';
 import { flagsCommand } from './commands/flags.ts';
+import { monitorCommand } from './commands/monitor.ts';
 import { shardsCommand } from './commands/shards.ts';
 import { simCommand } from './commands/sim.ts';
 
 /** Every command of `qsb`, in the order `--help` lists them. */
-const commands: readonly ((ctx: CliContext) => Command)[] = [shardsCommand, simCommand, flagsCommand];
+const commands: readonly ((ctx: CliContext) => Command)[] = [
+  shardsCommand,
+  simCommand,
+  flagsCommand,
+  monitorCommand,
+  analyzeCommand,
+];
 
 /** Builds the `qsb` program around a context, so that tests can run commands in-process. */
 export function buildProgram(ctx: CliContext): Command {

@@ -1,1 +1,73 @@
-export {};
+export {
+  DefaultJudgeConfigInput,
+  defaultConfig,
+  type GaugeMetricConfig,
+  type HistogramMetricConfig,
+  type JudgeConfig,
+  type JudgeConfigInput,
+  type MetricConfig,
+  parseConfig,
+  type RateMetricConfig,
+  resolveConfig,
+  type SeriesSelector,
+} from './config/config.ts';
+export { CanaryError, type CanaryErrorCode, CanaryErrorCodes } from './exposition/errors.ts';
+export {
+  formatScrape,
+  type MetricType,
+  parseExposition,
+  parseRecording,
+  type Sample,
+  type Scrape,
+} from './exposition/parse.ts';
+export {
+  type DataNeeded,
+  type EffectReport,
+  evaluate,
+  type MetricDecision,
+  type MetricReason,
+  type Verdict,
+} from './judge/evaluate.ts';
+export {
+  bucketMoments,
+  bucketValues,
+  type DataStatus,
+  emptyData,
+  type MetricData,
+  type Side,
+} from './judge/extract.ts';
+export { formatVerdict } from './judge/format.ts';
+export { createJudge, type Judge, judge } from './judge/judge.ts';
+export {
+  configMetricNames,
+  createHttpSource,
+  createPrometheusSource,
+  DefaultHttpSourceOptions,
+  DefaultPrometheusSourceOptions,
+  type HttpSourceOptions,
+  type MetricSource,
+  type PrometheusSourceOptions,
+} from './sources/sources.ts';
+export {
+  type Comparison,
+  compareLevels,
+  compareMeans,
+  compareRates,
+  type LevelPoint,
+  type MeanInterval,
+  MinLevelPoints,
+  type Moments,
+  type RateInterval,
+  type Tuning,
+} from './stats/estimators.ts';
+export {
+  type Component,
+  type Decision,
+  DefaultDispersionPrior,
+  type DispersionPrior,
+  dataFactor,
+  decide,
+  dispersion,
+  type Interval,
+  mixtureRadius,
+} from './stats/sequential.ts';

@@ -1,0 +1,239 @@
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DefaultJudgeConfigInput } from '@qsb/canary';
+import { createBotMetrics, type MetricDeployment } from '@qsb/metrics';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/main.ts';
+
+async function qsb(argv: string[], isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    env: {},
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    isTTY,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * A deployment: a real prom-client registry with the bot's metrics, served on /metrics, with traffic
+ * driven every 25 ms at `perTick` interactions of which a share `errorRate` fail.
+ */
+async function deployment(deployment: MetricDeployment, perTick: number, errorRate: number) {
+  const registry = new Registry();
+  const metrics = createBotMetrics({ registry, deployment, version: 'test', collectDefaultMetrics: true });
+  metrics.shardsOwned.set(deployment === 'canary' ? 4 : 12);
+  let owed = 0;
+  let i = 0;
+  const timer = setInterval(() => {
+    for (let k = 0; k < perTick; k++) {
+      owed += errorRate;
+      const failed = owed >= 1;
+      if (failed) owed -= 1;
+      i++;
+      metrics.observeInteraction('ping', failed ? 'error' : 'ok', 0.02 + (i % 20) * 0.01);
+    }
+  }, 25);
+  cleanup.push(() => clearInterval(timer));
+  const url = await listen(
+    createServer(async (req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+    }),
+  );
+  return `${url}/metrics`;
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'qsb-monitor-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('qsb monitor', () => {
+  it('promotes a healthy canary after the minimum duration, and analyze agrees on the recording', async () => {
+    const production = await deployment('production', 400, 0.002);
+    const canary = await deployment('canary', 100, 0.002);
+    const dir = await tempDir();
+    // The default metrics, with errors tolerated up to +0.5 percentage point (a JSON configuration).
+    const config = join(dir, 'judge.json');
+    const metrics = DefaultJudgeConfigInput.metrics.map((m) =>
+      m.name === 'errors' ? { ...m, tolerance: { relative: 1.5, absolute: 0.005 } } : m,
+    );
+    await writeFile(config, JSON.stringify({ metrics }));
+    const started = Date.now();
+    const { code, out, err } = await qsb([
+      'monitor',
+      ...['--production', production, '--canary', canary, '--config', config],
+      ...['--duration', '8s', '--interval', '0.5s', '--min-duration', '2s', '--record', dir, '--json'],
+    ]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const verdict = JSON.parse(out);
+    expect(verdict.verdict).toBe('promote');
+    expect(verdict.elapsedSeconds).toBeGreaterThanOrEqual(2);
+    expect(Date.now() - started).toBeLessThan(8000);
+    const errors = verdict.reasons.find((r: { metric: string }) => r.metric === 'errors');
+    expect(errors.decision).toBe('pass');
+    expect(errors.canary).toBeGreaterThan(0);
+
+    const replay = await qsb([
+      'analyze',
+      ...['--baseline', join(dir, 'production.prom'), '--canary', join(dir, 'canary.prom')],
+      ...['--min-duration', '2s', '--config', config, '--json'],
+    ]);
+    expect(replay.code).toBe(0);
+    expect(JSON.parse(replay.out).verdict).toBe('promote');
+  }, 20_000);
+
+  it('rolls back an error regression early, notifies the webhook, and analyze agrees', async () => {
+    const production = await deployment('production', 200, 0.01);
+    const canary = await deployment('canary', 50, 0.3);
+    const posts: unknown[] = [];
+    const webhook = await listen(
+      createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk) => {
+          body += chunk;
+        });
+        req.on('end', () => {
+          posts.push({ type: req.headers['content-type'], body: JSON.parse(body) });
+          res.writeHead(204).end();
+        });
+      }),
+    );
+    const dir = await tempDir();
+    const { code, out, err } = await qsb([
+      'monitor',
+      ...['--production', production, '--canary', canary, '--duration', '6s', '--interval', '0.5s'],
+      ...['--webhook', `${webhook}/api/webhooks/1/token`, '--record', dir],
+    ]);
+    expect(code).toBe(1);
+    expect(err).toBe('qsb: verdict: rollback');
+    expect(out).toContain('verdict: ROLLBACK');
+    expect(out).toMatch(/errors\s+fail/);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toMatchObject({
+      type: 'application/json',
+      body: { content: expect.stringContaining('errors') },
+    });
+
+    const replay = await qsb([
+      'analyze',
+      ...['--baseline', join(dir, 'production.prom'), '--canary', join(dir, 'canary.prom'), '--json'],
+    ]);
+    expect(replay.code).toBe(1);
+    const verdict = JSON.parse(replay.out);
+    expect(verdict.verdict).toBe('rollback');
+    expect(verdict.failed).toContain('errors');
+  }, 20_000);
+
+  it('waits (exit 2) when a series is missing on the canary, saying which', async () => {
+    const production = await deployment('production', 100, 0.01);
+    const bare = new Registry();
+    const canary = await listen(
+      createServer(async (_req, res) => {
+        res.writeHead(200).end(await bare.metrics());
+      }),
+    );
+    const { code, out, err } = await qsb(
+      [
+        'monitor',
+        ...['--production', production, '--canary', `${canary}/metrics`],
+        ...['--duration', '1.5s', '--interval', '0.5s', '--min-duration', '0s', '--json'],
+      ],
+      true,
+    );
+    expect(code).toBe(2);
+    // In a terminal: progress on stderr, then the exit line.
+    expect(err).toMatch(/^\[0s\] 1 scrapes per side, leaning continue waiting for errors, /);
+    expect(err.split('\n').at(-1)).toBe('qsb: verdict: still undecided at the deadline');
+    const verdict = JSON.parse(out);
+    expect(verdict.verdict).toBe('continue');
+    expect(verdict.summary).toContain('qsb_interactions_total missing on canary');
+  }, 20_000);
+
+  it('exits 3 with one line when a target is unreachable', async () => {
+    const server = createServer();
+    const url = await listen(server);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const production = await deployment('production', 10, 0);
+    const { code, out, err } = await qsb([
+      'monitor',
+      ...['--production', production, '--canary', `${url}/metrics`, '--duration', '2s', '--interval', '1s'],
+    ]);
+    expect(code).toBe(3);
+    expect(out).toBe('');
+    expect(err).toMatch(new RegExp(`^qsb: cannot read canary metrics at ${url}/metrics: fetch failed`));
+  });
+
+  it('exits 3 when the canary serves malformed metrics', async () => {
+    const production = await deployment('production', 10, 0);
+    const canary = await listen(createServer((_req, res) => res.writeHead(200).end('qsb_up{a="1" 1\n')));
+    const { code, err } = await qsb([
+      'monitor',
+      ...[
+        '--production',
+        production,
+        '--canary',
+        `${canary}/metrics`,
+        '--duration',
+        '1s',
+        '--interval',
+        '1s',
+      ],
+    ]);
+    expect(code).toBe(3);
+    expect(err).toContain('line 1');
+  });
+
+  it.each([
+    [['--interval', '0'], '--interval must be more than 0'],
+    [['--interval', 'soon'], "option '--interval <d>' argument 'soon' is invalid. must be a duration"],
+    [['--canary', 'ftp://x'], 'must be an http:// or https:// URL'],
+  ])('refuses bad flags %j', async (flags, message) => {
+    const { code, err } = await qsb([
+      'monitor',
+      ...['--production', 'http://127.0.0.1:1/metrics', '--canary', 'http://127.0.0.1:2/metrics'],
+      ...flags,
+    ]);
+    expect(code).toBe(3);
+    expect(err).toContain(message);
+  });
+
+  it('refuses a configuration naming the bad key', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'judge.yaml');
+    await writeFile(path, 'alpha: 2\n');
+    const { code, err } = await qsb([
+      'monitor',
+      ...['--production', 'http://127.0.0.1:1/metrics', '--canary', 'http://127.0.0.1:2/metrics'],
+      ...['--config', path],
+    ]);
+    expect(code).toBe(3);
+    expect(err).toBe(`qsb: invalid judge configuration ${path}: alpha: Too big: expected number to be <0.5`);
+    expect(await readFile(path, 'utf8')).toBe('alpha: 2\n');
+  });
+});

@@ -1,0 +1,230 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CanaryError,
+  configMetricNames,
+  createHttpSource,
+  createJudge,
+  createPrometheusSource,
+  defaultConfig,
+  formatScrape,
+  formatVerdict,
+  type JudgeConfig,
+  type MetricSource,
+  parseConfig,
+  type Scrape,
+  type Verdict,
+} from '@qsb/canary';
+import { Command, InvalidArgumentError } from 'commander';
+import type { CliContext } from '../cli/context.ts';
+import { CliError } from '../cli/errors.ts';
+
+/** Exit codes of `qsb monitor` and `qsb analyze`: the verdict, or 3 for an error. */
+export const VerdictExitCodes = { promote: 0, rollback: 1, continue: 2 } as const;
+
+/** A duration flag: `5m`, `10s`, `500ms`, `1h`, or a number of seconds; returns seconds. */
+export function durationArg(value: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be a duration such as 500ms, 10s, 5m or 1h.');
+  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * scale;
+}
+
+/** A URL flag: http or https only. */
+export function urlArg(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be an http:// or https:// URL.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError('must be an http:// or https:// URL.');
+  }
+  return value;
+}
+
+/** Reads `--config PATH` (YAML or JSON), or the defaults; a bad file is a CliError naming the key. */
+export async function loadJudgeConfig(
+  path: string | undefined,
+  minDurationSeconds?: number,
+): Promise<JudgeConfig> {
+  let config = defaultConfig();
+  if (path !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read --config ${path}: ${(error as Error).message}`);
+    }
+    try {
+      config = parseConfig(text, path);
+    } catch (error) {
+      if (error instanceof CanaryError) throw new CliError(error.message);
+      throw error;
+    }
+  }
+  return minDurationSeconds === undefined ? config : { ...config, minDurationSeconds };
+}
+
+/**
+ * Prints the verdict (a table, or one JSON object); a rollback or an undecided verdict then ends the
+ * command with its exit code (1 or 2) and one line on stderr.
+ */
+export function reportVerdict(ctx: CliContext, verdict: Verdict, json: boolean, extra: object = {}): void {
+  if (json) ctx.out(JSON.stringify({ ...verdict, ...extra }));
+  else for (const line of formatVerdict(verdict)) ctx.out(line);
+  if (verdict.verdict === 'promote') return;
+  throw new CliError(
+    verdict.verdict === 'rollback' ? 'verdict: rollback' : 'verdict: still undecided at the deadline',
+    VerdictExitCodes[verdict.verdict],
+  );
+}
+
+interface MonitorFlags {
+  production?: string;
+  canary?: string;
+  duration: number;
+  interval: number;
+  minDuration?: number;
+  json?: boolean;
+  prometheus?: string;
+  record?: string;
+  config?: string;
+  webhook?: string;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function notify(url: string, verdict: Verdict, ctx: CliContext): Promise<void> {
+  const content = `Canary rollback: ${verdict.summary}`.slice(0, 2000);
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content }),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!response.ok) ctx.err(`qsb: warning: webhook ${url} answered HTTP ${response.status}`);
+  } catch (error) {
+    ctx.err(`qsb: warning: webhook ${url} failed: ${(error as Error).message}`);
+  }
+}
+
+function progress(ctx: CliContext, verdict: Verdict, scrapes: number, failures: number): void {
+  const awaited =
+    verdict.verdict === 'continue' ? ` waiting for ${verdict.waitingFor.join(', ') || 'time'}` : '';
+  ctx.err(
+    `[${Math.round(verdict.elapsedSeconds)}s] ${scrapes} scrapes per side${failures > 0 ? ` (${failures} failed)` : ''}, leaning ${verdict.leaning}${awaited}`,
+  );
+}
+
+/** `qsb monitor`: scrape both deployments every interval and judge until a verdict or the deadline. */
+export function monitorCommand(ctx: CliContext): Command {
+  return new Command('monitor')
+    .description(
+      'Compare the canary with production until the judge decides: exit 0 promote, 1 rollback, 2 undecided at the deadline, 3 error.',
+    )
+    .option('--production <url>', "production's /metrics URL", urlArg)
+    .option('--canary <url>', "the canary's /metrics URL", urlArg)
+    .option('--duration <d>', 'how long to watch at most (e.g. 5m)', durationArg, 300)
+    .option('--interval <d>', 'time between scrapes (e.g. 10s)', durationArg, 10)
+    .option(
+      '--min-duration <d>',
+      'promote no earlier than this (default: the configuration, 2m)',
+      durationArg,
+    )
+    .option(
+      '--prometheus <url>',
+      'query this Prometheus server (PromQL) instead of scraping directly',
+      urlArg,
+    )
+    .option('--record <dir>', 'save every scrape to DIR/production.prom and DIR/canary.prom')
+    .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
+    .option('--webhook <url>', 'POST {"content": ...} here on rollback (a Discord webhook works)', urlArg)
+    .option('--json', 'print the verdict as one JSON object')
+    .action(async (flags: MonitorFlags) => {
+      if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
+      if (flags.duration < flags.interval) {
+        throw new CliError(`--duration ${flags.duration}s must be at least --interval ${flags.interval}s`);
+      }
+      const config = await loadJudgeConfig(flags.config, flags.minDuration);
+      let source: MetricSource;
+      if (flags.prometheus !== undefined) {
+        source = createPrometheusSource({ url: flags.prometheus, metricNames: configMetricNames(config) });
+      } else {
+        if (flags.production === undefined || flags.canary === undefined) {
+          throw new CliError('--production and --canary are required (or --prometheus)');
+        }
+        source = createHttpSource({ urls: { production: flags.production, canary: flags.canary } });
+      }
+      if (flags.record !== undefined) {
+        try {
+          await mkdir(flags.record, { recursive: true });
+        } catch (error) {
+          throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
+        }
+      }
+      const judge = createJudge(config);
+      const start = Date.now();
+      const deadline = start + flags.duration * 1000;
+      let failures = 0;
+      let tick = 0;
+      for (;;) {
+        const tickAt = start + tick * flags.interval * 1000;
+        tick++;
+        const results = await Promise.allSettled([
+          source.scrape('production', ctx.signal),
+          source.scrape('canary', ctx.signal),
+        ]);
+        const [p, c] = results;
+        if (p?.status === 'fulfilled' && c?.status === 'fulfilled') {
+          judge.observe(p.value, c.value);
+          if (flags.record !== undefined) await record(flags.record, p.value, c.value);
+        } else {
+          const error = results.find((r) => r.status === 'rejected')?.reason as Error;
+          if (judge.scrapes.canary === 0) {
+            throw new CliError(error instanceof Error ? error.message : String(error));
+          }
+          failures++;
+          ctx.err(`qsb: warning: ${error instanceof Error ? error.message : String(error)}; trying again`);
+        }
+        const now = Date.now();
+        const verdict = judge.verdict(now);
+        if (ctx.isTTY) progress(ctx, verdict, judge.scrapes.canary, failures);
+        const timeUp = now + 1 >= deadline || ctx.signal.aborted;
+        if (verdict.verdict !== 'continue' || timeUp) {
+          if (verdict.verdict === 'rollback' && flags.webhook !== undefined)
+            await notify(flags.webhook, verdict, ctx);
+          reportVerdict(ctx, verdict, flags.json === true, {
+            scrapes: judge.scrapes,
+            failedScrapes: failures,
+            source: { production: source.describe('production'), canary: source.describe('canary') },
+          });
+          return;
+        }
+        const next = Math.min(tickAt + flags.interval * 1000, deadline);
+        await sleep(Math.max(0, next - Date.now()), ctx.signal);
+      }
+    });
+}
+
+async function record(dir: string, production: Scrape, canary: Scrape): Promise<void> {
+  try {
+    await appendFile(join(dir, 'production.prom'), formatScrape(production));
+    await appendFile(join(dir, 'canary.prom'), formatScrape(canary));
+  } catch (error) {
+    throw new CliError(`cannot write to --record ${dir}: ${(error as Error).message}`);
+  }
+}

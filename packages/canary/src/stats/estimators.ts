@@ -1,0 +1,348 @@
+import { type Bounds, type DispersionPrior, dispersion, type Estimate } from './sequential.ts';
+
+/** Counts of one interval: canary events `x` over exposure `a`, production events `y` over exposure `b`. */
+export interface RateInterval {
+  readonly x: number;
+  readonly a: number;
+  readonly y: number;
+  readonly b: number;
+}
+
+/** A two-sided comparison: each side's value, the log-ratio and difference intervals, the dispersion used. */
+export interface Comparison {
+  readonly canary: number;
+  readonly production: number;
+  /** On the log scale; absent where a ratio has no meaning (a value at or below zero). */
+  readonly logRatio?: Estimate & {
+    /** Exact anytime-valid bounds at a level, where the estimator has them (rates). */
+    readonly bounds?: (alpha: number) => Bounds;
+  };
+  readonly difference?: Estimate;
+  readonly dispersion: number;
+  /** How many intervals carried information on both sides. */
+  readonly intervals: number;
+}
+
+/** How the estimators treat overdispersion. */
+export interface Tuning {
+  readonly prior: DispersionPrior;
+}
+
+function interval(estimate: number, variance: number): Estimate {
+  return { estimate, variance };
+}
+
+/**
+ * Compares event rates (errors per interaction, reconnects per shard-hour). Each interval is a stratum:
+ * the ratio is the Mantel-Haenszel rate ratio and the difference the Mantel-Haenszel rate difference,
+ * so a load curve shared by both sides cancels. Given the events of an interval, the canary's share is
+ * binomial with a parameter fixed by the traffic split and the ratio; the Pearson statistic of that
+ * conditional binomial measures overdispersion (bursts on one side) and widens both intervals.
+ * Half an event is added to each side so that zero counts give wide, finite intervals.
+ */
+export function compareRates(intervals: readonly RateInterval[], tuning: Tuning): Comparison | undefined {
+  let A = 0;
+  let B = 0;
+  let X = 0;
+  let Y = 0;
+  const strata: RateInterval[] = [];
+  for (const s of intervals) {
+    if (!(s.a > 0 && s.b > 0)) continue;
+    strata.push(s);
+    A += s.a;
+    B += s.b;
+    X += s.x;
+    Y += s.y;
+  }
+  if (strata.length === 0) return undefined;
+  // One pseudo-event shared by exposure: zero counts give a ratio of 1 with a wide, finite interval.
+  const split = A / (A + B);
+  let R = split * (1 - split);
+  let S = split * (1 - split);
+  let grNumerator = split * (1 - split);
+  let W = 0;
+  for (const { x, a, y, b } of strata) {
+    const T = a + b;
+    R += (x * b) / T;
+    S += (y * a) / T;
+    grNumerator += (a * b * (x + y)) / (T * T);
+    W += (a * b) / T;
+  }
+  const logRatio = Math.log(R / S);
+  const ratio = R / S;
+  let pearson = 0;
+  let informative = 0;
+  for (const { x, a, y, b } of strata) {
+    const m = x + y;
+    if (m <= 0) continue;
+    const p = (ratio * a) / (ratio * a + b);
+    if (!(p > 0 && p < 1)) continue;
+    informative++;
+    pearson += (x - m * p) ** 2 / (m * p * (1 - p));
+  }
+  const phi = dispersion(pearson, informative - 1, tuning.prior);
+  const varLog = (phi * grNumerator) / (R * S);
+  const grid = conditionalLikelihood(intervals);
+  const pc = (X + split) / A;
+  const pp = (Y + 1 - split) / B;
+  let diffNum = 0;
+  let varDiff = 0;
+  for (const { x, a, y, b } of strata) {
+    const T = a + b;
+    diffNum += (x * b - y * a) / T;
+    varDiff += ((a * b) / (T * T)) * (b * pc + a * pp);
+  }
+  const difference = diffNum / W;
+  varDiff = (phi * varDiff) / (W * W);
+  return {
+    canary: X / A,
+    production: Y / B,
+    logRatio: { ...interval(logRatio, varLog), bounds: (alpha) => mixtureBounds(grid, phi, alpha) },
+    difference: interval(difference, varDiff),
+    dispersion: phi,
+    intervals: strata.length,
+  };
+}
+
+/** The grid of log ratios the conditional likelihood is evaluated on (ratios from e^-6 to e^6). */
+const LogRatioGrid = Array.from({ length: 241 }, (_, i) => -6 + i * 0.05);
+/** The mixing prior over the grid: normal on the log ratio, scale 1. */
+const LogPrior = (() => {
+  const w = LogRatioGrid.map((t) => -0.5 * t * t);
+  const max = Math.max(...w);
+  const z = Math.log(w.reduce((s, x) => s + Math.exp(x - max), 0)) + max;
+  return w.map((x) => x - z);
+})();
+
+const likelihoodCache = new WeakMap<readonly RateInterval[], { seen: number; ll: Float64Array }>();
+
+/**
+ * The log-likelihood, on the grid, of the canary's share of each interval's events given their total:
+ * binomial with success probability `r a / (r a + b)`. Kept per intervals array and extended as
+ * intervals arrive, so that judging after every scrape costs one pass over the grid per new interval.
+ */
+function conditionalLikelihood(intervals: readonly RateInterval[]): Float64Array {
+  let cached = likelihoodCache.get(intervals);
+  if (!cached) {
+    cached = { seen: 0, ll: new Float64Array(LogRatioGrid.length) };
+    likelihoodCache.set(intervals, cached);
+  }
+  const { ll } = cached;
+  for (let i = cached.seen; i < intervals.length; i++) {
+    const s = intervals[i];
+    if (!s || !(s.a > 0 && s.b > 0) || s.x + s.y <= 0) continue;
+    const m = s.x + s.y;
+    for (let g = 0; g < LogRatioGrid.length; g++) {
+      const t = LogRatioGrid[g] ?? 0;
+      ll[g] =
+        (ll[g] ?? 0) +
+        s.x * (t + Math.log(s.a)) +
+        s.y * Math.log(s.b) -
+        m * Math.log(Math.exp(t) * s.a + s.b);
+    }
+  }
+  cached.seen = intervals.length;
+  return ll;
+}
+
+/**
+ * The confidence sequence of the mixture likelihood ratio (the mSPRT on the conditional binomial):
+ * every log ratio whose likelihood is at least `alpha` times the prior-mixed likelihood. Exact for
+ * binomial shares at any number of looks (Ville's inequality); the log-likelihood is divided by the
+ * overdispersion factor (a quasi-likelihood) so that bursts do not count as independent evidence.
+ */
+function mixtureBounds(ll: Float64Array, phi: number, alpha: number): Bounds {
+  let max = -Infinity;
+  const scaled = new Float64Array(ll.length);
+  for (let g = 0; g < ll.length; g++) {
+    scaled[g] = (ll[g] ?? 0) / phi;
+    max = Math.max(max, (scaled[g] ?? 0) + (LogPrior[g] ?? 0));
+  }
+  let sum = 0;
+  for (let g = 0; g < ll.length; g++) sum += Math.exp((scaled[g] ?? 0) + (LogPrior[g] ?? 0) - max);
+  const cut = Math.log(sum) + max + Math.log(alpha);
+  let lower = Infinity;
+  let upper = -Infinity;
+  for (let g = 0; g < ll.length; g++) {
+    if ((scaled[g] ?? -Infinity) >= cut) {
+      const t = LogRatioGrid[g] ?? 0;
+      lower = Math.min(lower, t);
+      upper = Math.max(upper, t);
+    }
+  }
+  const first = LogRatioGrid[0] ?? -6;
+  const last = LogRatioGrid[LogRatioGrid.length - 1] ?? 6;
+  return {
+    lower: lower <= first ? -Infinity : lower - 0.025,
+    upper: upper >= last ? Infinity : upper + 0.025,
+  };
+}
+
+/** Observations of one interval on one side, summarised: count, sum and sum of squares. */
+export interface Moments {
+  readonly n: number;
+  readonly sum: number;
+  readonly sumSq: number;
+}
+
+/** One interval of a two-sided mean comparison, on the log scale and the linear scale. */
+export interface MeanInterval {
+  readonly canaryLog: Moments;
+  readonly productionLog: Moments;
+  readonly canary: Moments;
+  readonly production: Moments;
+}
+
+/**
+ * The within-interval variance of the observations, pooled over both sides (they share it under the
+ * null) and shrunk towards a prior worth ten observations, so that a handful of observations in one
+ * bucket cannot claim a tiny variance.
+ */
+function pooledVariance(parts: readonly Moments[], prior: (mean: number) => number): number {
+  let n = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (const p of parts) {
+    n += p.n;
+    sum += p.sum;
+    sumSq += p.sumSq;
+  }
+  const mean = n > 0 ? sum / n : 0;
+  const priorWeight = 10;
+  const ss = Math.max(0, sumSq - n * mean * mean);
+  return (ss + priorWeight * prior(mean)) / (Math.max(0, n - 1) + priorWeight);
+}
+
+function stratifiedMeanDifference(
+  pairs: readonly { c: Moments; p: Moments }[],
+  tuning: Tuning,
+  prior: (mean: number) => number,
+): { interval: Estimate; phi: number; k: number } | undefined {
+  const vc = pooledVariance([...pairs.map((x) => x.c), ...pairs.map((x) => x.p)], prior);
+  const vp = vc;
+  const d: number[] = [];
+  const w: number[] = [];
+  for (const { c, p } of pairs) {
+    if (c.n <= 0 || p.n <= 0) continue;
+    d.push(c.sum / c.n - p.sum / p.n);
+    w.push(1 / (vc / c.n + vp / p.n));
+  }
+  if (d.length === 0) return undefined;
+  let sw = 0;
+  let swd = 0;
+  for (let i = 0; i < d.length; i++) {
+    sw += w[i] ?? 0;
+    swd += (w[i] ?? 0) * (d[i] ?? 0);
+  }
+  const est = swd / sw;
+  let q = 0;
+  for (let i = 0; i < d.length; i++) q += (w[i] ?? 0) * ((d[i] ?? 0) - est) ** 2;
+  const phi = dispersion(q, d.length - 1, tuning.prior);
+  return { interval: interval(est, phi / sw), phi, k: d.length };
+}
+
+/**
+ * Compares means (latency from histogram buckets) interval by interval: the difference of each
+ * interval's means, weighted by its precision, so that a load curve that slows both sides at once
+ * cancels; the spread of the per-interval differences beyond what their sizes explain widens the
+ * interval. The ratio is the difference of mean logs (a geometric-mean ratio).
+ */
+export function compareMeans(intervals: readonly MeanInterval[], tuning: Tuning): Comparison | undefined {
+  const log = stratifiedMeanDifference(
+    intervals.map((i) => ({ c: i.canaryLog, p: i.productionLog })),
+    tuning,
+    () => 0.25,
+  );
+  const lin = stratifiedMeanDifference(
+    intervals.map((i) => ({ c: i.canary, p: i.production })),
+    tuning,
+    (mean) => Math.max(0.25 * mean * mean, 1e-12),
+  );
+  if (!log || !lin) return undefined;
+  let cn = 0;
+  let cs = 0;
+  let pn = 0;
+  let ps = 0;
+  for (const i of intervals) {
+    cn += i.canary.n;
+    cs += i.canary.sum;
+    pn += i.production.n;
+    ps += i.production.sum;
+  }
+  return {
+    canary: cs / cn,
+    production: ps / pn,
+    logRatio: log.interval,
+    difference: lin.interval,
+    dispersion: Math.max(log.phi, lin.phi),
+    intervals: log.k,
+  };
+}
+
+/** One paired reading of a gauge (memory, lag, CPU rate) at a time in seconds. */
+export interface LevelPoint {
+  readonly t: number;
+  readonly canary: number;
+  readonly production: number;
+}
+
+/** The fewest paired readings before a gauge is judged. */
+export const MinLevelPoints = 4;
+
+function currentLevel(points: readonly { t: number; v: number }[]): Estimate {
+  const k = points.length;
+  let tm = 0;
+  let vm = 0;
+  for (const p of points) {
+    tm += p.t / k;
+    vm += p.v / k;
+  }
+  let sxx = 0;
+  let sxy = 0;
+  for (const p of points) {
+    sxx += (p.t - tm) ** 2;
+    sxy += (p.t - tm) * (p.v - vm);
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  const last = points[k - 1]?.t ?? tm;
+  const level = vm + slope * (last - tm);
+  const residuals = points.map((p) => p.v - (vm + slope * (p.t - tm)));
+  let ss = 0;
+  let lag = 0;
+  for (let i = 0; i < k; i++) {
+    const e = residuals[i] ?? 0;
+    ss += e * e;
+    if (i > 0) lag += e * (residuals[i - 1] ?? 0);
+  }
+  const sigma2 = ss / Math.max(1, k - 2);
+  const rho = ss > 0 ? Math.min(0.9, Math.max(0, lag / ss)) : 0;
+  const inflation = (1 + rho) / (1 - rho);
+  const leverage = 1 / k + (sxx > 0 ? (last - tm) ** 2 / sxx : 0);
+  return interval(level, sigma2 * inflation * leverage);
+}
+
+/**
+ * Compares a gauge now: the canary-to-production log ratio and difference of paired readings, fitted
+ * with a line over time and read at the latest reading (a memory leak is a growing gap), with the
+ * residual variance inflated for lag-1 autocorrelation, since successive readings of a gauge are not
+ * independent.
+ */
+export function compareLevels(points: readonly LevelPoint[]): Comparison | undefined {
+  if (points.length < MinLevelPoints) return undefined;
+  const last = points[points.length - 1];
+  if (!last) return undefined;
+  const positive = points.every((p) => p.canary > 0 && p.production > 0);
+  const difference = currentLevel(points.map((p) => ({ t: p.t, v: p.canary - p.production })));
+  const base = {
+    canary: last.canary,
+    production: last.production,
+    difference,
+    dispersion: 1,
+    intervals: points.length,
+  };
+  if (!positive) return base;
+  return {
+    ...base,
+    logRatio: currentLevel(points.map((p) => ({ t: p.t, v: Math.log(p.canary / p.production) }))),
+  };
+}

@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBotMetrics, type MetricDeployment } from '@qsb/metrics';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../apps/qsb/src/main.ts';
+
+// The judge's PromQL source against a real Prometheus scraping real /metrics endpoints: the same
+// traffic judged through Prometheus and by direct scraping gives the same verdict.
+
+const cleanup: (() => Promise<void> | void)[] = [];
+let prometheusUrl = '';
+
+async function listen(server: Server, port = 0): Promise<number> {
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A deployment with a real registry on /metrics and steady traffic; `errorRate` of interactions fail. */
+async function deployment(deployment: MetricDeployment, perTick: number, errorRate: number) {
+  const registry = new Registry();
+  const metrics = createBotMetrics({ registry, deployment, version: 'test' });
+  metrics.shardsOwned.set(deployment === 'canary' ? 4 : 12);
+  let owed = 0;
+  let i = 0;
+  const timer = setInterval(() => {
+    for (let k = 0; k < perTick; k++) {
+      owed += errorRate;
+      const failed = owed >= 1;
+      if (failed) owed -= 1;
+      metrics.observeInteraction('ping', failed ? 'error' : 'ok', 0.02 + (i++ % 20) * 0.01);
+    }
+  }, 25);
+  const server = createServer(async (_req, res) => {
+    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+  });
+  const port = await listen(server);
+  cleanup.push(
+    () => clearInterval(timer),
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
+  return `127.0.0.1:${port}`;
+}
+
+let targets: { production: string; canary: string };
+
+beforeAll(async () => {
+  targets = {
+    production: await deployment('production', 200, 0.01),
+    canary: await deployment('canary', 50, 0.3),
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'qsb-prometheus-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, 'prometheus.yml');
+  await writeFile(
+    config,
+    [
+      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
+      'scrape_configs:',
+      '  - job_name: qsb',
+      `    static_configs: [{ targets: ["${targets.production}", "${targets.canary}"] }]`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  prometheusUrl = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(
+    '/usr/bin/prometheus',
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  cleanup.push(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+  // Ready, and holding a few scrapes of both targets.
+  for (let attempt = 0; ; attempt++) {
+    const ready = await fetch(`${prometheusUrl}/api/v1/query?query=count(qsb_shards_owned)`)
+      .then((r) => r.json() as Promise<{ data?: { result?: { value: [number, string] }[] } }>)
+      .catch(() => undefined);
+    if (ready?.data?.result?.[0]?.value[1] === '2') break;
+    if (attempt > 150) throw new Error('Prometheus did not scrape both targets within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function qsb(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    env: {},
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    isTTY: false,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('qsb monitor --prometheus (real Prometheus)', () => {
+  it('gives the same verdict as scraping the deployments directly', async () => {
+    const common = ['--duration', '10s', '--interval', '1s', '--json'];
+    const [viaPrometheus, direct] = await Promise.all([
+      qsb(['monitor', '--prometheus', prometheusUrl, ...common]),
+      qsb([
+        'monitor',
+        ...[
+          '--production',
+          `http://${targets.production}/metrics`,
+          '--canary',
+          `http://${targets.canary}/metrics`,
+        ],
+        ...common,
+      ]),
+    ]);
+    expect(direct.code).toBe(1);
+    expect(viaPrometheus.err).toBe('qsb: verdict: rollback');
+    expect(viaPrometheus.code).toBe(1);
+    const a = JSON.parse(viaPrometheus.out);
+    const b = JSON.parse(direct.out);
+    expect(a.verdict).toBe(b.verdict);
+    expect(a.failed).toEqual(b.failed);
+    const errors = a.reasons.find((r: { metric: string }) => r.metric === 'errors');
+    expect(errors.canary).toBeGreaterThan(0.2);
+    expect(errors.production).toBeLessThan(0.05);
+    expect(a.source.canary).toBe(`${prometheusUrl} {deployment="canary"}`);
+  }, 30_000);
+
+  it('exits 3 with one line when Prometheus is unreachable', async () => {
+    const port = await freePort();
+    const { code, err } = await qsb([
+      'monitor',
+      '--prometheus',
+      `http://127.0.0.1:${port}`,
+      ...['--duration', '2s', '--interval', '1s'],
+    ]);
+    expect(code).toBe(3);
+    expect(err).toMatch(
+      /^qsb: cannot read Prometheus at http:\/\/127\.0\.0\.1:[0-9]+\/api\/v1\/metadata: fetch failed/,
+    );
+  });
+});
