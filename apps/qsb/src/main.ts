@@ -28,12 +28,15 @@ export function buildProgram(ctx: CliContext): Command {
     .configureOutput(output)
     .showHelpAfterError('(qsb --help lists the commands)')
     .exitOverride();
+  // Every level, subcommands of subcommands included: a usage error is one line on stderr and exit
+  // code 3, never commander's own process.exit.
+  const configure = (command: Command, path: string) => {
+    command.configureOutput(output).showHelpAfterError(`(${path} --help shows its usage)`).exitOverride();
+    for (const sub of command.commands) configure(sub, `${path} ${sub.name()}`);
+  };
   for (const build of commands) {
     const command = build(ctx);
-    command
-      .configureOutput(output)
-      .showHelpAfterError(`(qsb ${command.name()} --help shows its usage)`)
-      .exitOverride();
+    configure(command, `qsb ${command.name()}`);
     program.addCommand(command);
   }
   return program;

@@ -166,13 +166,5 @@ export function flagsCommand({ env, out, err }: CliContext): Command {
         }
       }
     });
-  // Subcommands made here do not inherit what main.ts sets on `flags` afterwards: set it on them, so
-  // that a usage error is one line on our stderr and exit code 3, not commander's process.exit.
-  for (const sub of command.commands) {
-    sub
-      .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) })
-      .showHelpAfterError(`(qsb flags ${sub.name()} --help shows its usage)`)
-      .exitOverride();
-  }
   return command;
 }

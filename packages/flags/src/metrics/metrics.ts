@@ -1,10 +1,11 @@
+import { Catalog } from '@qsb/metrics';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { FlagsError, FlagsErrorCodes } from '../errors/FlagsError.ts';
 
-/** The metric names, fixed so that dashboards and a shared catalog can rely on them. */
+/** The metric names, from the shared catalog that the bot's dashboards and the canary judge read. */
 export const FlagMetricNames = {
-  evaluations: 'qsb_flag_evaluations_total',
-  serverConnected: 'qsb_flags_server_connected',
+  evaluations: Catalog.flagEvaluations.name,
+  serverConnected: Catalog.flagsServerConnected.name,
 } as const;
 
 /** The `result` label of {@link FlagMetricNames.evaluations}: unknown is a flag the client has no definition of. */
@@ -53,8 +54,8 @@ export function registerFlagMetrics(
   if (withServer) refuseTaken(registry, FlagMetricNames.serverConnected);
   new Counter({
     name: FlagMetricNames.evaluations,
-    help: 'Feature flag evaluations by flag and result (on, off, or unknown: no such flag or flags not loaded yet).',
-    labelNames: ['flag', 'result'] as const,
+    help: Catalog.flagEvaluations.help,
+    labelNames: Catalog.flagEvaluations.labelNames,
     registers: [registry],
     collect() {
       for (const [flag, c] of counts) {
@@ -71,7 +72,7 @@ export function registerFlagMetrics(
   if (!withServer) return { setConnected: () => {} };
   const gauge = new Gauge({
     name: FlagMetricNames.serverConnected,
-    help: 'Whether the last poll of the Unleash server succeeded (1) or failed (0).',
+    help: Catalog.flagsServerConnected.help,
     registers: [registry],
   });
   gauge.set(0);

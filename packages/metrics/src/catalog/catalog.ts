@@ -92,13 +92,14 @@ export const Catalog = {
     'shard',
   ]),
   userReports: counter('qsb_user_reports_total', 'Problems reported by users with /report.', []),
-  flagEvaluations: counter('qsb_flag_evaluations_total', 'Feature flag evaluations, by flag and result.', [
-    'flag',
-    'result',
-  ]),
+  flagEvaluations: counter(
+    'qsb_flag_evaluations_total',
+    'Feature flag evaluations by flag and result (on, off, or unknown: no such flag or flags not loaded yet).',
+    ['flag', 'result'],
+  ),
   flagsServerConnected: gauge(
     'qsb_flags_server_connected',
-    '1 while the feature flag server answers, 0 while it does not (absent without a server).',
+    'Whether the last poll of the Unleash server succeeded (1) or failed (0); absent without a server.',
     [],
   ),
   buildInfo: gauge('qsb_build_info', 'Always 1; the labels say which build runs.', ['node_version']),
