@@ -27,7 +27,7 @@ async function call(
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
   const auth = init.auth === undefined ? `Bot ${s.token}` : init.auth;
-  if (auth !== null) headers['authorization'] = auth;
+  if (auth !== null) headers.authorization = auth;
   let body: string | undefined;
   if (init.raw !== undefined || init.body !== undefined) {
     headers['content-type'] = 'application/json';

@@ -106,6 +106,8 @@ class Connection {
   public session: Session | null = null;
   public heartbeatTimer: NodeJS.Timeout | null = null;
   public closing = false;
+  /** Whether writes are held until the end of this tick (see `Gateway.#write`). */
+  public corked = false;
   public received = 0;
   public receivedWindowStart = 0;
 
@@ -522,13 +524,29 @@ export class Gateway {
     if (this.#dispatchDelayMs > 0) {
       const timer = setTimeout(() => {
         this.#pending.delete(timer);
-        if (session.connection === conn && !conn.closing) {
-          conn.ws.send(payload);
-          this.dispatchesSent++;
-        }
+        if (session.connection === conn && !conn.closing) this.#write(conn, payload);
       }, this.#dispatchDelayMs);
       this.#pending.add(timer);
       return;
+    }
+    this.#write(conn, payload);
+  }
+
+  /**
+   * Sends one frame. Frames sent in the same tick are corked into one write, so a burst of events
+   * costs one system call instead of one each (ws writes every frame straight to the socket).
+   */
+  #write(conn: Connection, payload: string): void {
+    if (!conn.corked) {
+      const socket = (conn.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (socket) {
+        conn.corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          conn.corked = false;
+          socket.uncork();
+        });
+      }
     }
     conn.ws.send(payload);
     this.dispatchesSent++;
