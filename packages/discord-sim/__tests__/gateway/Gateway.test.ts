@@ -185,6 +185,22 @@ describe('close codes', () => {
     expect(await gw.closed()).toBe(GatewayCloseCodes.AlreadyAuthenticated);
   });
 
+  it('more than 120 payloads in 60 s: 4008', async () => {
+    const s = await sim();
+    const gw = await connect(s);
+    for (let i = 0; i < 121; i++) gw.send(GatewayOpcodes.Heartbeat, null);
+    expect(await gw.closed()).toBe(GatewayCloseCodes.RateLimited);
+  });
+
+  it('a RESUME with a sequence number the session never reached: 4007', async () => {
+    const s = await sim();
+    const { gw, sessionId } = await session(s, [0, 1]);
+    await gw.terminate();
+    const again = await connect(s);
+    again.send(GatewayOpcodes.Resume, { token: s.token, session_id: sessionId, seq: 10_000 });
+    expect(await again.closed()).toBe(GatewayCloseCodes.InvalidSeq);
+  });
+
   it('an API version other than 10: 4012', async () => {
     const s = await sim();
     const gw = await connect(s, '?v=9&encoding=json');
