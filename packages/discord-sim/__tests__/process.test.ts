@@ -54,7 +54,7 @@ describe('two processes, one token', () => {
     expect(identifies.map((i) => i.outcome).sort()).toEqual(['rate-limited', 'ready']);
     expect(new Set(identifies.map((i) => i.bucket))).toEqual(new Set([0]));
     // The IDENTIFY properties tell the two processes apart.
-    expect(new Set(identifies.map((i) => i.properties['browser'])).size).toBe(2);
+    expect(new Set(identifies.map((i) => i.properties.browser)).size).toBe(2);
   });
 
   it('shards of different buckets identify together', async () => {
