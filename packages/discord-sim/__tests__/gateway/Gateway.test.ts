@@ -1,5 +1,7 @@
+import { inflateSync, constants as zlibConstants } from 'node:zlib';
 import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type DiscordSimHandle, type DiscordSimOptions, startDiscordSim } from '../../src/index.ts';
 import { identified, manualClock, RawGateway } from '../helpers.ts';
 
@@ -89,6 +91,43 @@ describe('connection', () => {
       expect((got.d as { id: string }).id).toBe(sent.id);
     }
     expect(s.stats().shards[0]?.openSessions).toHaveLength(2);
+  });
+});
+
+describe('zlib-stream', () => {
+  it('deflates every payload in one stream, each message ending in a sync flush', async () => {
+    const s = await sim({ guilds: 3 });
+    const ws = new WebSocket(`${s.gatewayUrl}?v=10&encoding=json&compress=zlib-stream`);
+    cleanups.push(async () => ws.terminate());
+    const messages: Buffer[] = [];
+    const payloads: { op: number; t: string | null }[] = [];
+    let decoded = 0;
+    ws.on('message', (data: Buffer, isBinary) => {
+      expect(isBinary).toBe(true);
+      expect([...data.subarray(-4)]).toEqual([0, 0, 0xff, 0xff]);
+      messages.push(data);
+      // The stream so far, inflated; the new text is this message's payload.
+      const text = inflateSync(Buffer.concat(messages), {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      }).toString();
+      payloads.push(JSON.parse(text.slice(decoded)));
+      decoded = text.length;
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(
+      JSON.stringify({
+        op: GatewayOpcodes.Identify,
+        d: { token: s.token, shard: [0, 1], intents: 1, properties: {} },
+      }),
+    );
+    for (let i = 0; i < 200 && payloads.length < 5; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(payloads.map((p) => p.t ?? p.op)).toEqual([
+      GatewayOpcodes.Hello,
+      'READY',
+      'GUILD_CREATE',
+      'GUILD_CREATE',
+      'GUILD_CREATE',
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createDeflate, type Deflate, constants as zlibConstants } from 'node:zlib';
 import { shardForGuild } from '@qsb/sharding';
 import {
   GatewayCloseCodes,
@@ -108,6 +109,9 @@ class Connection {
   public closing = false;
   /** Whether writes are held until the end of this tick (see `Gateway.#write`). */
   public corked = false;
+  /** `compress=zlib-stream`: one deflate context for the whole connection, flushed per payload. */
+  public deflate: Deflate | null = null;
+  public deflated: Buffer[] = [];
   public received = 0;
   public receivedWindowStart = 0;
 
@@ -175,10 +179,19 @@ export class Gateway {
     }
     const encoding = url.searchParams.get('encoding');
     const compress = url.searchParams.get('compress');
-    if ((encoding !== null && encoding !== 'json') || compress !== null) {
-      // Only JSON without transport compression is spoken here; say so as Discord does for a bad payload.
-      this.#close(conn, GatewayCloseCodes.DecodeError, 'Only encoding=json without compress is supported.');
+    if ((encoding !== null && encoding !== 'json') || (compress !== null && compress !== 'zlib-stream')) {
+      // JSON is the only encoding spoken here (no ETF), zlib-stream the only transport compression.
+      this.#close(
+        conn,
+        GatewayCloseCodes.DecodeError,
+        'Only encoding=json and compress=zlib-stream are supported.',
+      );
       return;
+    }
+    if (compress === 'zlib-stream') {
+      const deflate = createDeflate();
+      deflate.on('data', (chunk: Buffer) => conn.deflated.push(chunk));
+      conn.deflate = deflate;
     }
     this.#send(conn, {
       op: GatewayOpcodes.Hello,
@@ -200,7 +213,25 @@ export class Gateway {
 
   #send(conn: Connection, payload: { op: number; d: unknown }): void {
     if (conn.ws.readyState !== conn.ws.OPEN || conn.closing) return;
-    conn.ws.send(JSON.stringify({ op: payload.op, d: payload.d, s: null, t: null }));
+    this.#emit(conn, JSON.stringify({ op: payload.op, d: payload.d, s: null, t: null }));
+  }
+
+  /**
+   * Puts one payload on the wire: as text, or with zlib-stream as the deflated bytes up to a sync flush
+   * (each message then ends in 00 00 ff ff, which is how clients find payload boundaries).
+   */
+  #emit(conn: Connection, text: string): void {
+    const deflate = conn.deflate;
+    if (!deflate) {
+      conn.ws.send(text);
+      return;
+    }
+    deflate.write(text);
+    deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
+      const out = Buffer.concat(conn.deflated);
+      conn.deflated = [];
+      if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(out);
+    });
   }
 
   /** Closes a connection from the server side with a gateway close code. */
@@ -236,6 +267,7 @@ export class Gateway {
 
   #onClose(conn: Connection, code: number): void {
     this.#connections.delete(conn);
+    conn.deflate?.close();
     if (conn.heartbeatTimer) clearTimeout(conn.heartbeatTimer);
     const session = conn.session;
     if (!session || session.connection !== conn) return;
@@ -548,7 +580,7 @@ export class Gateway {
         });
       }
     }
-    conn.ws.send(payload);
+    this.#emit(conn, payload);
     this.dispatchesSent++;
   }
 
@@ -663,6 +695,7 @@ export class Gateway {
     this.#pending.clear();
     for (const c of this.#connections) {
       if (c.heartbeatTimer) clearTimeout(c.heartbeatTimer);
+      c.deflate?.close();
       c.ws.terminate();
     }
     this.#connections.clear();
