@@ -134,6 +134,36 @@ describe('REST', () => {
   });
 });
 
+describe('channels and DMs', () => {
+  it('opens a DM channel (the same one each time), fetches channels, sends to a DM', async () => {
+    const s = await sim();
+    const dm = await call(s, 'POST', '/users/@me/channels', { body: { recipient_id: '123456789012345678' } });
+    expect(dm.body).toMatchObject({ type: 1, recipients: [{ id: '123456789012345678' }] });
+    const again = await call(s, 'POST', '/users/@me/channels', {
+      body: { recipient_id: '123456789012345678' },
+    });
+    expect(again.body?.id).toBe(dm.body?.id);
+    const worldDm = await call(s, 'POST', '/users/@me/channels', {
+      body: { recipient_id: s.world.dm.user.id },
+    });
+    expect(worldDm.body?.id).toBe(s.world.dm.id);
+    const sent = await call(s, 'POST', `/channels/${String(dm.body?.id)}/messages`, {
+      body: { content: 'hi' },
+    });
+    expect(sent.body).toMatchObject({ content: 'hi', channel_id: dm.body?.id });
+    expect(
+      (await call(s, 'POST', '/users/@me/channels', { body: { recipient_id: 'x' } })).body,
+    ).toMatchObject({ code: 50035 });
+    const guildChannel = s.world.guilds[0]?.channels[0];
+    expect((await call(s, 'GET', `/channels/${guildChannel?.id}`)).body).toMatchObject({
+      id: guildChannel?.id,
+      guild_id: guildChannel?.guildId,
+      type: 0,
+    });
+    expect((await call(s, 'GET', '/channels/42')).body).toMatchObject({ code: 10003 });
+  });
+});
+
 describe('interaction callbacks', () => {
   it('first answer 204, second 400 40060; both counted', async () => {
     const s = await sim();
