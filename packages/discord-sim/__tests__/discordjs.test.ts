@@ -148,9 +148,9 @@ describe('discord.js 14 against the local Discord', () => {
     expect(stats.interactions.answered.one).toBe(1);
   });
 
-  it('two processes identifying shards of one bucket inside the window: the second gets INVALID_SESSION', async () => {
+  it('two clients, each throttling only itself, identify one bucket inside the window: the second gets INVALID_SESSION', async () => {
     // Each Client throttles identifies only within itself, as two separate processes would.
-    const s = await sim({ guilds: 8, shards: 4, maxConcurrency: 2, identifyWindowMs: 1_000 });
+    const s = await sim({ guilds: 8, shards: 4, maxConcurrency: 2, identifyWindowMs: 3_000 });
     const canary = client(s, [2], 4, 'canary');
     const production = client(s, [0], 4, 'production');
     await ready(production, s.token);
