@@ -90,7 +90,7 @@ export function resolveSimOptions(options: DiscordSimOptions): DiscordSimOptiona
   check(int(o.sessionStartResetMs, 1, 1e10), `sessionStartResetMs ${o.sessionStartResetMs} must be >= 1`);
   check(
     typeof o.token === 'string' && /^[\x21-\x7e]{1,200}$/.test(o.token),
-    `token must be 1 to 200 printable ASCII characters without spaces`,
+    `token ${JSON.stringify(o.token)} must be 1 to 200 printable ASCII characters without spaces`,
   );
   check(Number.isSafeInteger(o.seed), `seed ${o.seed} must be an integer`);
   check(int(o.port, 0, 65_535), `port ${o.port} must be an integer from 0 to 65535`);
