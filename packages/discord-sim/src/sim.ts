@@ -73,7 +73,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
   const limiter = new IdentifyLimiter(o);
   let port = 0;
   const gatewayUrl = () => `ws://127.0.0.1:${port}/`;
-  const gateway = new Gateway({ options: o, world, limiter, random, gatewayUrl });
+  const gateway = new Gateway({ options: o, world, limiter, random, gatewayUrl, timers: o.timers });
   let rest: RestServer | null = null;
   const interactions = new Interactions({
     options: o,

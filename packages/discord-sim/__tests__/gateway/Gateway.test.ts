@@ -3,7 +3,7 @@ import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-ap
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type DiscordSimHandle, type DiscordSimOptions, startDiscordSim } from '../../src/index.ts';
-import { identified, manualClock, RawGateway } from '../helpers.ts';
+import { identified, manualClock, manualTime, RawGateway } from '../helpers.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -247,21 +247,19 @@ describe('close codes', () => {
   });
 
   it('no heartbeat for 1.5 intervals: 4009, and the session cannot be resumed', async () => {
-    // A real (short) timer: the heartbeat deadline is the one rule here that runs on wall-clock time.
-    const s = await sim({ heartbeatIntervalMs: 40 });
+    const time = manualTime();
+    const s = await sim({ heartbeatIntervalMs: 1_000, now: time.now, timers: time.timers });
     const { gw, sessionId } = await session(s, [0, 1]);
+    time.advance(1_499);
+    gw.send(GatewayOpcodes.Heartbeat, null);
+    await gw.nextOp(GatewayOpcodes.HeartbeatAck);
+    // The heartbeat pushed the deadline back: 1,499 ms later the connection is still open.
+    time.advance(1_499);
+    expect(s.stats().closes).toEqual([]);
+    time.advance(1);
     expect(await gw.closed()).toBe(GatewayCloseCodes.SessionTimedOut);
     expect(s.stats().sessions.find((x) => x.id === sessionId)?.state).toBe('invalidated');
-  });
-
-  it('heartbeats keep the connection open past the deadline', async () => {
-    const s = await sim({ heartbeatIntervalMs: 40 });
-    const { gw } = await session(s, [0, 1]);
-    for (let i = 0; i < 6; i++) {
-      gw.send(GatewayOpcodes.Heartbeat, null);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(gw.closeCode).toBeNull();
+    expect(time.pending()).toBe(0);
   });
 });
 
@@ -408,12 +406,16 @@ describe('faults', () => {
   });
 
   it('delays dispatches on demand', async () => {
-    const s = await sim();
+    const time = manualTime();
+    const s = await sim({ now: time.now, timers: time.timers });
     const { gw } = await session(s, [0, 1]);
     s.faults.delayDispatches(80);
-    const start = Date.now();
     s.sendInteraction({ command: 'slow' });
+    gw.send(GatewayOpcodes.Heartbeat, null);
+    // The ACK (not delayed) arrives; the interaction is still held.
+    await gw.nextOp(GatewayOpcodes.HeartbeatAck);
+    expect(gw.dispatches('INTERACTION_CREATE')).toHaveLength(0);
+    time.advance(80);
     await gw.until(() => gw.dispatches('INTERACTION_CREATE')[0], 'delayed interaction');
-    expect(Date.now() - start).toBeGreaterThanOrEqual(70);
   });
 });

@@ -19,6 +19,7 @@ import type {
   SessionStats,
   ShardStats,
 } from '../stats.ts';
+import type { SimTimer, SimTimers } from '../timers.ts';
 import { type Random, randomString } from '../world/random.ts';
 import type { SimGuild, SimWorld } from '../world/world.ts';
 import type { IdentifyLimiter } from './IdentifyLimiter.ts';
@@ -79,6 +80,7 @@ export interface GatewayContext {
   readonly limiter: IdentifyLimiter;
   readonly random: Random;
   readonly gatewayUrl: () => string;
+  readonly timers: SimTimers;
 }
 
 class Session {
@@ -105,7 +107,7 @@ class Session {
 
 class Connection {
   public session: Session | null = null;
-  public heartbeatTimer: NodeJS.Timeout | null = null;
+  public heartbeatTimer: SimTimer | null = null;
   public closing = false;
   /** Whether writes are held until the end of this tick (see `Gateway.#write`). */
   public corked = false;
@@ -132,7 +134,7 @@ export class Gateway {
   readonly #connections = new Set<Connection>();
   readonly #sessions = new Map<string, Session>();
   readonly #shardCache = new Map<number, Map<string, number>>();
-  readonly #pending = new Set<NodeJS.Timeout>();
+  readonly #pending = new Set<SimTimer>();
   #nextConnectionId = 1;
   #closed = false;
 
@@ -206,7 +208,7 @@ export class Gateway {
       conn.heartbeatTimer.refresh();
       return;
     }
-    conn.heartbeatTimer = setTimeout(() => {
+    conn.heartbeatTimer = this.#ctx.timers.setTimeout(() => {
       this.#close(conn, GatewayCloseCodes.SessionTimedOut);
     }, timeout);
   }
@@ -250,7 +252,7 @@ export class Gateway {
       if (RESUMABLE_CLOSES.has(code)) this.#disconnect(session);
       else this.#invalidate(session);
     }
-    if (conn.heartbeatTimer) clearTimeout(conn.heartbeatTimer);
+    conn.heartbeatTimer?.cancel();
     conn.ws.close(code, reason);
   }
 
@@ -268,7 +270,7 @@ export class Gateway {
   #onClose(conn: Connection, code: number): void {
     this.#connections.delete(conn);
     conn.deflate?.close();
-    if (conn.heartbeatTimer) clearTimeout(conn.heartbeatTimer);
+    conn.heartbeatTimer?.cancel();
     const session = conn.session;
     if (!session || session.connection !== conn) return;
     // A client closing with 1000 or 1001 ends its session; any other close leaves it resumable.
@@ -554,7 +556,7 @@ export class Gateway {
     const conn = session.connection;
     if (!conn || conn.closing) return;
     if (this.#dispatchDelayMs > 0) {
-      const timer = setTimeout(() => {
+      const timer = this.#ctx.timers.setTimeout(() => {
         this.#pending.delete(timer);
         if (session.connection === conn && !conn.closing) this.#write(conn, payload);
       }, this.#dispatchDelayMs);
@@ -691,10 +693,10 @@ export class Gateway {
   /** Closes every connection (1001, going away) and stops accepting new ones. */
   public close(): void {
     this.#closed = true;
-    for (const t of this.#pending) clearTimeout(t);
+    for (const t of this.#pending) t.cancel();
     this.#pending.clear();
     for (const c of this.#connections) {
-      if (c.heartbeatTimer) clearTimeout(c.heartbeatTimer);
+      c.heartbeatTimer?.cancel();
       c.deflate?.close();
       c.ws.terminate();
     }
