@@ -295,7 +295,7 @@ describe('resume', () => {
       const s = await sim();
       const { gw, sessionId } = await session(s, [0, 1]);
       await gw.close(code);
-      await new Promise((r) => setTimeout(r, 20));
+      await until(() => s.stats().sessions[0]?.state === 'invalidated');
       const again = await connect(s);
       await again.nextOp(GatewayOpcodes.Hello);
       again.send(GatewayOpcodes.Resume, { token: s.token, session_id: sessionId, seq: 1 });
@@ -394,15 +394,19 @@ describe('faults', () => {
   });
 
   it('stops acknowledging heartbeats on demand', async () => {
-    const s = await sim();
+    const s = await sim({ identifyWindowMs: 0 });
     const { gw } = await session(s, [0, 1]);
     s.faults.setHeartbeatAcks(0, false);
     gw.send(GatewayOpcodes.Heartbeat, 1);
-    await new Promise((r) => setTimeout(r, 50));
+    // A second IDENTIFY closes the connection (4005) after the heartbeat was handled: the close is the
+    // last thing on the wire, so an ACK, had one been sent, would have arrived before it.
+    gw.identify(s.token, [0, 1]);
+    expect(await gw.closed()).toBe(GatewayCloseCodes.AlreadyAuthenticated);
     expect(gw.received.filter((p) => p.op === GatewayOpcodes.HeartbeatAck)).toHaveLength(0);
     s.faults.setHeartbeatAcks(0, true);
-    gw.send(GatewayOpcodes.Heartbeat, 1);
-    await gw.nextOp(GatewayOpcodes.HeartbeatAck);
+    const again = await session(s, [0, 1]);
+    again.gw.send(GatewayOpcodes.Heartbeat, 1);
+    await again.gw.nextOp(GatewayOpcodes.HeartbeatAck);
   });
 
   it('delays dispatches on demand', async () => {
