@@ -16,7 +16,7 @@ export {
   resolveSimOptions,
 } from './options.ts';
 export type { RestFault } from './rest/RestServer.ts';
-export { type DiscordSimHandle, type SimFaults, startDiscordSim } from './sim.ts';
+export { type DiscordSimHandle, type SimFaults, type SimStatsOptions, startDiscordSim } from './sim.ts';
 export type {
   AnswerRecord,
   CloseRecord,

@@ -280,5 +280,12 @@ describe('REST faults and /__sim/stats', () => {
     const json = (await r.json()) as { interactions: { dispatched: number }; shards: unknown[] };
     expect(json.interactions.dispatched).toBe(1);
     expect(json.shards).toEqual([{ shardId: 0, openSessions: [] }]);
+    const summary = (await (
+      await fetch(`http://127.0.0.1:${s.port}/__sim/stats?interactions=summary`)
+    ).json()) as {
+      interactions: { dispatched: number; list: unknown[] };
+    };
+    expect(summary.interactions).toMatchObject({ dispatched: 1, list: [] });
+    expect(s.stats().interactions.list).toHaveLength(1);
   });
 });

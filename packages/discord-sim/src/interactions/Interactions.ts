@@ -390,7 +390,7 @@ export class Interactions {
     return { status: 200, body: this.#originalMessage(t, now) };
   }
 
-  public stats(): SimStats['interactions'] {
+  public stats(withList: boolean): SimStats['interactions'] {
     let zero = 0;
     let one = 0;
     let twoOrMore = 0;
@@ -402,7 +402,7 @@ export class Interactions {
       else if (n === 1) one++;
       else twoOrMore++;
       for (const a of t.answers) if (a.outcome === 'accepted') latencies.push(a.latencyMs);
-      list.push({ ...t.record, answers: [...t.answers] });
+      if (withList) list.push({ ...t.record, answers: [...t.answers] });
     }
     latencies.sort((a, b) => a - b);
     const pick = (q: number) =>

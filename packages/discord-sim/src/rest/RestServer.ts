@@ -39,7 +39,7 @@ export interface RestContext {
   readonly interactions: Interactions;
   readonly ids: SnowflakeFactory;
   readonly gatewayUrl: () => string;
-  readonly stats: () => SimStats;
+  readonly stats: (options: { interactionList: boolean }) => SimStats;
 }
 
 interface Request {
@@ -436,7 +436,10 @@ export class RestServer {
   #route(req: IncomingMessage, raw: Buffer): RestResult {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
-    if (url.pathname === '/__sim/stats' && method === 'GET') return this.#ok(this.#ctx.stats());
+    if (url.pathname === '/__sim/stats' && method === 'GET') {
+      const summary = url.searchParams.get('interactions') === 'summary';
+      return this.#ok(this.#ctx.stats({ interactionList: !summary }));
+    }
     const m = /^\/api\/v10(\/.*)$/.exec(url.pathname);
     if (!m) return RestErrors.notFound();
     const path = m[1] ?? '/';
