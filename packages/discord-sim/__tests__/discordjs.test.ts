@@ -148,9 +148,9 @@ describe('discord.js 14 against the local Discord', () => {
     expect(stats.interactions.answered.one).toBe(1);
   });
 
-  it('two processes identifying shards of one bucket inside the window: the second gets INVALID_SESSION', async () => {
+  it('two clients, each throttling only itself, identify one bucket inside the window: the second gets INVALID_SESSION', async () => {
     // Each Client throttles identifies only within itself, as two separate processes would.
-    const s = await sim({ guilds: 8, shards: 4, maxConcurrency: 2, identifyWindowMs: 1_000 });
+    const s = await sim({ guilds: 8, shards: 4, maxConcurrency: 2, identifyWindowMs: 3_000 });
     const canary = client(s, [2], 4, 'canary');
     const production = client(s, [0], 4, 'production');
     await ready(production, s.token);
@@ -163,4 +163,30 @@ describe('discord.js 14 against the local Discord', () => {
     expect(outcomes.at(-1)).toEqual([2, 0, 'ready']);
     expect(s.stats().invalidSessions[0]).toMatchObject({ resumable: false, reason: 'identify-rate-limited' });
   }, 30_000);
+
+  it('detects unacknowledged heartbeats (zombie connection) and resumes', async () => {
+    const s = await sim({ guilds: 2, heartbeatIntervalMs: 400 });
+    const c = client(s, [0], 1);
+    await ready(c, s.token);
+    s.faults.setHeartbeatAcks(0, false);
+    await until(() => s.stats().resumes.length > 0, 'a resume after missing ACKs');
+    s.faults.setHeartbeatAcks(0, true);
+    expect(s.stats().resumes[0]?.outcome).toBe('resumed');
+    expect(s.stats().identifies).toHaveLength(1);
+  });
+
+  it('retries an answer that got 429 with retry_after, and the interaction is answered once', async () => {
+    const s = await sim({ guilds: 2 });
+    const c = client(s, [0], 1);
+    await ready(c, s.token);
+    const r = replier(c);
+    s.faults.rest({ status: 429, path: '/callback', retryAfter: 0.2 });
+    const sent = s.sendInteraction({ command: 'ping' });
+    await until(() => r.answered.includes(sent.id) || r.errors.length > 0, 'the answer');
+    expect(r.errors).toEqual([]);
+    const stats = s.stats();
+    expect(stats.rest.byStatus['429']).toBe(1);
+    expect(stats.interactions.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0 });
+    expect(stats.interactions.list[0]?.answers[0]?.latencyMs).toBeGreaterThanOrEqual(200);
+  });
 });

@@ -1,6 +1,6 @@
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import WebSocket from 'ws';
-import type { DiscordSimHandle } from '../src/index.ts';
+import type { DiscordSimHandle, SimTimer, SimTimers } from '../src/index.ts';
 
 /** A gateway payload as received. */
 export interface Payload {
@@ -136,5 +136,44 @@ export function manualClock(start = Date.UTC(2026, 0, 1)): {
     advance: (ms) => {
       t += ms;
     },
+  };
+}
+
+/**
+ * A clock and timers that move only when the test says so: `advance(ms)` moves the clock and fires every
+ * timer that is due, in order.
+ */
+export function manualTime(start = Date.UTC(2026, 0, 1)): {
+  now: () => number;
+  timers: SimTimers;
+  advance: (ms: number) => void;
+  pending: () => number;
+} {
+  let t = start;
+  const timers = new Set<{ dueAt: number; ms: number; callback: () => void }>();
+  return {
+    now: () => t,
+    timers: {
+      setTimeout(callback, ms): SimTimer {
+        const entry = { dueAt: t + ms, ms, callback };
+        timers.add(entry);
+        return {
+          refresh: () => {
+            entry.dueAt = t + entry.ms;
+            timers.add(entry);
+          },
+          cancel: () => void timers.delete(entry),
+        };
+      },
+    },
+    advance(ms) {
+      t += ms;
+      const due = [...timers].filter((e) => e.dueAt <= t).sort((a, b) => a.dueAt - b.dueAt);
+      for (const e of due) {
+        timers.delete(e);
+        e.callback();
+      }
+    },
+    pending: () => timers.size,
   };
 }

@@ -16,7 +16,7 @@ export {
   resolveSimOptions,
 } from './options.ts';
 export type { RestFault } from './rest/RestServer.ts';
-export { type DiscordSimHandle, type SimFaults, startDiscordSim } from './sim.ts';
+export { type DiscordSimHandle, type SimFaults, type SimStatsOptions, startDiscordSim } from './sim.ts';
 export type {
   AnswerRecord,
   CloseRecord,
@@ -29,6 +29,7 @@ export type {
   ShardStats,
   SimStats,
 } from './stats.ts';
+export { nodeTimers, type SimTimer, type SimTimers } from './timers.ts';
 export type { TrafficOptions } from './traffic/Traffic.ts';
 export { type Random, seededRandom } from './world/random.ts';
 export { DISCORD_EPOCH, makeSnowflake, snowflakeTime } from './world/snowflake.ts';

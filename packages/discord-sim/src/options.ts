@@ -1,4 +1,5 @@
 import { DiscordSimError, DiscordSimErrorCodes } from './errors/DiscordSimError.ts';
+import { nodeTimers, type SimTimers } from './timers.ts';
 
 /**
  * The bot token the local Discord accepts when none is given. It has the shape of a real token
@@ -43,6 +44,8 @@ export interface DiscordSimOptionalOptions {
   privilegedIntents: number;
   /** The clock (Unix ms) every decision uses: deadlines, identify windows, snowflakes. */
   now: () => number;
+  /** Timers for the heartbeat deadline and delayed dispatches; tests pass a fake and fire them by hand. */
+  timers: SimTimers;
 }
 
 /** Options of {@link startDiscordSim}; every one has a default. */
@@ -68,6 +71,7 @@ export const DiscordSimDefaults = {
   shardCountMultiple: 1,
   privilegedIntents: 0,
   now: Date.now,
+  timers: nodeTimers,
 } as const satisfies DiscordSimOptionalOptions;
 
 function check(ok: boolean, detail: string): void {
@@ -90,7 +94,7 @@ export function resolveSimOptions(options: DiscordSimOptions): DiscordSimOptiona
   check(int(o.sessionStartResetMs, 1, 1e10), `sessionStartResetMs ${o.sessionStartResetMs} must be >= 1`);
   check(
     typeof o.token === 'string' && /^[\x21-\x7e]{1,200}$/.test(o.token),
-    `token must be 1 to 200 printable ASCII characters without spaces`,
+    `token ${JSON.stringify(o.token)} must be 1 to 200 printable ASCII characters without spaces`,
   );
   check(Number.isSafeInteger(o.seed), `seed ${o.seed} must be an integer`);
   check(int(o.port, 0, 65_535), `port ${o.port} must be an integer from 0 to 65535`);
@@ -106,5 +110,6 @@ export function resolveSimOptions(options: DiscordSimOptions): DiscordSimOptiona
   check(int(o.shardCountMultiple, 1, 1 << 20), `shardCountMultiple ${o.shardCountMultiple} must be >= 1`);
   check(int(o.privilegedIntents, 0, 2 ** 31), `privilegedIntents ${o.privilegedIntents} must be a bitfield`);
   check(typeof o.now === 'function', 'now must be a function returning Unix milliseconds');
+  check(typeof o.timers?.setTimeout === 'function', 'timers must have setTimeout(callback, ms)');
   return o;
 }

@@ -12,6 +12,12 @@ import { seededRandom } from './world/random.ts';
 import { SnowflakeFactory } from './world/snowflake.ts';
 import { createWorld, type SimWorld } from './world/world.ts';
 
+/** Options of {@link DiscordSimHandle.stats}. */
+export interface SimStatsOptions {
+  /** Include every interaction's record; default true. */
+  readonly interactionList?: boolean;
+}
+
 /** Faults on demand. Each returns how many connections it touched, where that applies. */
 export interface SimFaults {
   /** Closes every connection of a shard with a close code (4000..4014, 1000, ...). */
@@ -49,7 +55,11 @@ export interface DiscordSimHandle {
   /** The shard of a guild for a shard count (default: the recommended one). */
   shardOf(guildId: string, shardCount?: number): number;
   readonly traffic: { start(options: TrafficOptions): void; stop(): void; readonly sent: number };
-  stats(): SimStats;
+  /**
+   * Everything counted so far. `{ interactionList: false }` leaves `interactions.list` empty (the
+   * totals stay), for polling under heavy traffic; `GET /__sim/stats?interactions=summary` does the same.
+   */
+  stats(options?: SimStatsOptions): SimStats;
   readonly faults: SimFaults;
   /** Closes every connection and the server. */
   close(): Promise<void>;
@@ -73,7 +83,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
   const limiter = new IdentifyLimiter(o);
   let port = 0;
   const gatewayUrl = () => `ws://127.0.0.1:${port}/`;
-  const gateway = new Gateway({ options: o, world, limiter, random, gatewayUrl });
+  const gateway = new Gateway({ options: o, world, limiter, random, gatewayUrl, timers: o.timers });
   let rest: RestServer | null = null;
   const interactions = new Interactions({
     options: o,
@@ -83,7 +93,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     ids,
     commandId: (name, guildId) => rest?.commandId(name, guildId),
   });
-  const stats = (): SimStats => ({
+  const stats = (options: SimStatsOptions = {}): SimStats => ({
     now: o.now(),
     sessionStartLimit: limiter.sessionStartLimit(),
     shards: gateway.shardStats(o.shards),
@@ -94,7 +104,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     replayedEvents: gateway.replayedEvents,
     closes: [...gateway.closes],
     dispatchesSent: gateway.dispatchesSent,
-    interactions: interactions.stats(),
+    interactions: interactions.stats(options.interactionList ?? true),
     rest: {
       requests: rest?.requests ?? 0,
       byStatus: { ...rest?.byStatus },

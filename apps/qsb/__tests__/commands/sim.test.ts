@@ -62,7 +62,10 @@ describe('qsb sim', () => {
     [['sim', '--shards', '0'], "'--shards <s>' argument '0' is invalid"],
     [['sim', '--rate', '-1'], "'--rate <r>' argument '-1' is invalid"],
     [['sim', '--commands', 'Bad Name'], "'--commands <names>' argument 'Bad Name' is invalid"],
-    [['sim', '--token', 'has space'], '--token must be 1 to 200 printable ASCII characters without spaces'],
+    [
+      ['sim', '--token', 'has space'],
+      'qsb: --token "has space" must be 1 to 200 printable ASCII characters without spaces',
+    ],
     [['sim', '--bogus'], "unknown option '--bogus'"],
   ])('refuses %j with exit code 3', async (argv, message) => {
     const out: string[] = [];

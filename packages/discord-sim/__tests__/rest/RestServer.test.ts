@@ -27,7 +27,7 @@ async function call(
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
   const auth = init.auth === undefined ? `Bot ${s.token}` : init.auth;
-  if (auth !== null) headers['authorization'] = auth;
+  if (auth !== null) headers.authorization = auth;
   let body: string | undefined;
   if (init.raw !== undefined || init.body !== undefined) {
     headers['content-type'] = 'application/json';
@@ -131,6 +131,36 @@ describe('REST', () => {
       code: 10003,
     });
     expect(s.stats().rest.messagesCreated).toBe(1);
+  });
+});
+
+describe('channels and DMs', () => {
+  it('opens a DM channel (the same one each time), fetches channels, sends to a DM', async () => {
+    const s = await sim();
+    const dm = await call(s, 'POST', '/users/@me/channels', { body: { recipient_id: '123456789012345678' } });
+    expect(dm.body).toMatchObject({ type: 1, recipients: [{ id: '123456789012345678' }] });
+    const again = await call(s, 'POST', '/users/@me/channels', {
+      body: { recipient_id: '123456789012345678' },
+    });
+    expect(again.body?.id).toBe(dm.body?.id);
+    const worldDm = await call(s, 'POST', '/users/@me/channels', {
+      body: { recipient_id: s.world.dm.user.id },
+    });
+    expect(worldDm.body?.id).toBe(s.world.dm.id);
+    const sent = await call(s, 'POST', `/channels/${String(dm.body?.id)}/messages`, {
+      body: { content: 'hi' },
+    });
+    expect(sent.body).toMatchObject({ content: 'hi', channel_id: dm.body?.id });
+    expect(
+      (await call(s, 'POST', '/users/@me/channels', { body: { recipient_id: 'x' } })).body,
+    ).toMatchObject({ code: 50035 });
+    const guildChannel = s.world.guilds[0]?.channels[0];
+    expect((await call(s, 'GET', `/channels/${guildChannel?.id}`)).body).toMatchObject({
+      id: guildChannel?.id,
+      guild_id: guildChannel?.guildId,
+      type: 0,
+    });
+    expect((await call(s, 'GET', '/channels/42')).body).toMatchObject({ code: 10003 });
   });
 });
 
@@ -250,5 +280,12 @@ describe('REST faults and /__sim/stats', () => {
     const json = (await r.json()) as { interactions: { dispatched: number }; shards: unknown[] };
     expect(json.interactions.dispatched).toBe(1);
     expect(json.shards).toEqual([{ shardId: 0, openSessions: [] }]);
+    const summary = (await (
+      await fetch(`http://127.0.0.1:${s.port}/__sim/stats?interactions=summary`)
+    ).json()) as {
+      interactions: { dispatched: number; list: unknown[] };
+    };
+    expect(summary.interactions).toMatchObject({ dispatched: 1, list: [] });
+    expect(s.stats().interactions.list).toHaveLength(1);
   });
 });

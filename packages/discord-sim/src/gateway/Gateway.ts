@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createDeflate, type Deflate, constants as zlibConstants } from 'node:zlib';
 import { shardForGuild } from '@qsb/sharding';
 import {
   GatewayCloseCodes,
@@ -18,6 +19,7 @@ import type {
   SessionStats,
   ShardStats,
 } from '../stats.ts';
+import type { SimTimer, SimTimers } from '../timers.ts';
 import { type Random, randomString } from '../world/random.ts';
 import type { SimGuild, SimWorld } from '../world/world.ts';
 import type { IdentifyLimiter } from './IdentifyLimiter.ts';
@@ -78,6 +80,7 @@ export interface GatewayContext {
   readonly limiter: IdentifyLimiter;
   readonly random: Random;
   readonly gatewayUrl: () => string;
+  readonly timers: SimTimers;
 }
 
 class Session {
@@ -104,8 +107,13 @@ class Session {
 
 class Connection {
   public session: Session | null = null;
-  public heartbeatTimer: NodeJS.Timeout | null = null;
+  public heartbeatTimer: SimTimer | null = null;
   public closing = false;
+  /** Whether writes are held until the end of this tick (see `Gateway.#write`). */
+  public corked = false;
+  /** `compress=zlib-stream`: one deflate context for the whole connection, flushed per payload. */
+  public deflate: Deflate | null = null;
+  public deflated: Buffer[] = [];
   public received = 0;
   public receivedWindowStart = 0;
 
@@ -126,7 +134,7 @@ export class Gateway {
   readonly #connections = new Set<Connection>();
   readonly #sessions = new Map<string, Session>();
   readonly #shardCache = new Map<number, Map<string, number>>();
-  readonly #pending = new Set<NodeJS.Timeout>();
+  readonly #pending = new Set<SimTimer>();
   #nextConnectionId = 1;
   #closed = false;
 
@@ -173,10 +181,19 @@ export class Gateway {
     }
     const encoding = url.searchParams.get('encoding');
     const compress = url.searchParams.get('compress');
-    if ((encoding !== null && encoding !== 'json') || compress !== null) {
-      // Only JSON without transport compression is spoken here; say so as Discord does for a bad payload.
-      this.#close(conn, GatewayCloseCodes.DecodeError, 'Only encoding=json without compress is supported.');
+    if ((encoding !== null && encoding !== 'json') || (compress !== null && compress !== 'zlib-stream')) {
+      // JSON is the only encoding spoken here (no ETF), zlib-stream the only transport compression.
+      this.#close(
+        conn,
+        GatewayCloseCodes.DecodeError,
+        'Only encoding=json and compress=zlib-stream are supported.',
+      );
       return;
+    }
+    if (compress === 'zlib-stream') {
+      const deflate = createDeflate();
+      deflate.on('data', (chunk: Buffer) => conn.deflated.push(chunk));
+      conn.deflate = deflate;
     }
     this.#send(conn, {
       op: GatewayOpcodes.Hello,
@@ -191,14 +208,32 @@ export class Gateway {
       conn.heartbeatTimer.refresh();
       return;
     }
-    conn.heartbeatTimer = setTimeout(() => {
+    conn.heartbeatTimer = this.#ctx.timers.setTimeout(() => {
       this.#close(conn, GatewayCloseCodes.SessionTimedOut);
     }, timeout);
   }
 
   #send(conn: Connection, payload: { op: number; d: unknown }): void {
     if (conn.ws.readyState !== conn.ws.OPEN || conn.closing) return;
-    conn.ws.send(JSON.stringify({ op: payload.op, d: payload.d, s: null, t: null }));
+    this.#emit(conn, JSON.stringify({ op: payload.op, d: payload.d, s: null, t: null }));
+  }
+
+  /**
+   * Puts one payload on the wire: as text, or with zlib-stream as the deflated bytes up to a sync flush
+   * (each message then ends in 00 00 ff ff, which is how clients find payload boundaries).
+   */
+  #emit(conn: Connection, text: string): void {
+    const deflate = conn.deflate;
+    if (!deflate) {
+      conn.ws.send(text);
+      return;
+    }
+    deflate.write(text);
+    deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
+      const out = Buffer.concat(conn.deflated);
+      conn.deflated = [];
+      if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(out);
+    });
   }
 
   /** Closes a connection from the server side with a gateway close code. */
@@ -217,7 +252,7 @@ export class Gateway {
       if (RESUMABLE_CLOSES.has(code)) this.#disconnect(session);
       else this.#invalidate(session);
     }
-    if (conn.heartbeatTimer) clearTimeout(conn.heartbeatTimer);
+    conn.heartbeatTimer?.cancel();
     conn.ws.close(code, reason);
   }
 
@@ -234,7 +269,8 @@ export class Gateway {
 
   #onClose(conn: Connection, code: number): void {
     this.#connections.delete(conn);
-    if (conn.heartbeatTimer) clearTimeout(conn.heartbeatTimer);
+    conn.deflate?.close();
+    conn.heartbeatTimer?.cancel();
     const session = conn.session;
     if (!session || session.connection !== conn) return;
     // A client closing with 1000 or 1001 ends its session; any other close leaves it resumable.
@@ -520,17 +556,33 @@ export class Gateway {
     const conn = session.connection;
     if (!conn || conn.closing) return;
     if (this.#dispatchDelayMs > 0) {
-      const timer = setTimeout(() => {
+      const timer = this.#ctx.timers.setTimeout(() => {
         this.#pending.delete(timer);
-        if (session.connection === conn && !conn.closing) {
-          conn.ws.send(payload);
-          this.dispatchesSent++;
-        }
+        if (session.connection === conn && !conn.closing) this.#write(conn, payload);
       }, this.#dispatchDelayMs);
       this.#pending.add(timer);
       return;
     }
-    conn.ws.send(payload);
+    this.#write(conn, payload);
+  }
+
+  /**
+   * Sends one frame. Frames sent in the same tick are corked into one write, so a burst of events
+   * costs one system call instead of one each (ws writes every frame straight to the socket).
+   */
+  #write(conn: Connection, payload: string): void {
+    if (!conn.corked) {
+      const socket = (conn.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (socket) {
+        conn.corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          conn.corked = false;
+          socket.uncork();
+        });
+      }
+    }
+    this.#emit(conn, payload);
     this.dispatchesSent++;
   }
 
@@ -641,10 +693,11 @@ export class Gateway {
   /** Closes every connection (1001, going away) and stops accepting new ones. */
   public close(): void {
     this.#closed = true;
-    for (const t of this.#pending) clearTimeout(t);
+    for (const t of this.#pending) t.cancel();
     this.#pending.clear();
     for (const c of this.#connections) {
-      if (c.heartbeatTimer) clearTimeout(c.heartbeatTimer);
+      c.heartbeatTimer?.cancel();
+      c.deflate?.close();
       c.ws.terminate();
     }
     this.#connections.clear();

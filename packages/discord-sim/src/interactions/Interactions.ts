@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
@@ -19,7 +20,7 @@ import {
 import type { DiscordSimOptionalOptions } from '../options.ts';
 import { RestErrors, type RestResult } from '../rest/errors.ts';
 import type { AnswerRecord, InteractionRecord, SimStats } from '../stats.ts';
-import { type Random, randomString, TOKEN_ALPHABET } from '../world/random.ts';
+import type { Random } from '../world/random.ts';
 import type { SnowflakeFactory } from '../world/snowflake.ts';
 import type { SimGuild, SimUser, SimWorld } from '../world/world.ts';
 
@@ -121,6 +122,20 @@ export class Interactions {
     this.#ctx = ctx;
   }
 
+  #pool = Buffer.alloc(0);
+  #poolOffset = 0;
+
+  /** 72 random bytes as base64url, cut from a pooled buffer (one CSPRNG call per 910 tokens). */
+  #secret(): string {
+    if (this.#poolOffset + 72 > this.#pool.length) {
+      this.#pool = randomBytes(72 * 910);
+      this.#poolOffset = 0;
+    }
+    const s = this.#pool.toString('base64url', this.#poolOffset, this.#poolOffset + 72);
+    this.#poolOffset += 72;
+    return s;
+  }
+
   #pickUser(guild: SimGuild): SimUser {
     const m = guild.members;
     return m[Math.floor(this.#ctx.random() * m.length)] ?? this.#ctx.world.dm.user;
@@ -162,7 +177,8 @@ export class Interactions {
       user = { id: input.userId, username: `user-${input.userId.slice(-4)}`, bot: false };
     }
     const id = this.#ctx.ids.next();
-    const token = `aW50ZXJhY3Rpb246${id}:${randomString(this.#ctx.random, 96, TOKEN_ALPHABET)}`;
+    // Tokens are secrets, not part of the seeded world: the system's CSPRNG, as Discord would.
+    const token = `aW50ZXJhY3Rpb246${Buffer.from(id).toString('base64url')}:${this.#secret()}`;
     const guildId = guild?.id ?? null;
     const commandId = this.#commandId(input.command, guildId);
     const data = {
@@ -374,7 +390,7 @@ export class Interactions {
     return { status: 200, body: this.#originalMessage(t, now) };
   }
 
-  public stats(): SimStats['interactions'] {
+  public stats(withList: boolean): SimStats['interactions'] {
     let zero = 0;
     let one = 0;
     let twoOrMore = 0;
@@ -386,7 +402,7 @@ export class Interactions {
       else if (n === 1) one++;
       else twoOrMore++;
       for (const a of t.answers) if (a.outcome === 'accepted') latencies.push(a.latencyMs);
-      list.push({ ...t.record, answers: [...t.answers] });
+      if (withList) list.push({ ...t.record, answers: [...t.answers] });
     }
     latencies.sort((a, b) => a - b);
     const pick = (q: number) =>

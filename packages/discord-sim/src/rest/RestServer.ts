@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApplicationCommandType } from 'discord-api-types/v10';
 import type { IdentifyLimiter } from '../gateway/IdentifyLimiter.ts';
-import { messagePayload, userPayload } from '../gateway/payloads.ts';
+import { channelPayload, messagePayload, userPayload } from '../gateway/payloads.ts';
 import type { Interactions } from '../interactions/Interactions.ts';
 import type { DiscordSimOptionalOptions } from '../options.ts';
 import type { SimStats } from '../stats.ts';
@@ -39,7 +39,7 @@ export interface RestContext {
   readonly interactions: Interactions;
   readonly ids: SnowflakeFactory;
   readonly gatewayUrl: () => string;
-  readonly stats: () => SimStats;
+  readonly stats: (options: { interactionList: boolean }) => SimStats;
 }
 
 interface Request {
@@ -70,6 +70,8 @@ export class RestServer {
   readonly #faults: { fault: RestFault; left: number }[] = [];
   readonly #globalCommands = new Map<string, RegisteredCommand>();
   readonly #guildCommands = new Map<string, Map<string, RegisteredCommand>>();
+  /** DM channels opened through `POST /users/@me/channels`, by recipient id. */
+  readonly #dms = new Map<string, { id: string; recipientId: string }>();
   public requests = 0;
   public messagesCreated = 0;
   public readonly byStatus: Record<string, number> = {};
@@ -117,6 +119,18 @@ export class RestServer {
         pattern: new RegExp(`^/applications/${app}/guilds/${id}/commands$`),
         auth: true,
         handle: (r) => this.#overwriteCommands(r.params[0] ?? '', r.params[1] ?? '', r.body),
+      },
+      {
+        method: 'POST',
+        pattern: /^\/users\/@me\/channels$/,
+        auth: true,
+        handle: (r) => this.#openDm(r.body),
+      },
+      {
+        method: 'GET',
+        pattern: new RegExp(`^/channels/${id}$`),
+        auth: true,
+        handle: (r) => this.#channel(r.params[0] ?? ''),
       },
       {
         method: 'POST',
@@ -283,8 +297,55 @@ export class RestServer {
     return this.#ok([...next.values()]);
   }
 
+  #dmPayload(id: string, recipientId: string) {
+    const w = this.#ctx.world;
+    const user =
+      recipientId === w.dm.user.id
+        ? w.dm.user
+        : { id: recipientId, username: `user-${recipientId.slice(-4)}`, bot: false };
+    return { id, type: 1, last_message_id: null, flags: 0, recipients: [userPayload(user)] };
+  }
+
+  #openDm(body: unknown): RestResult {
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const recipient = b.recipient_id;
+    if (typeof recipient !== 'string' || !/^[0-9]{1,20}$/.test(recipient)) {
+      return RestErrors.invalidForm(
+        'recipient_id',
+        'NUMBER_TYPE_COERCE',
+        `Value "${String(recipient)}" is not snowflake.`,
+      );
+    }
+    const w = this.#ctx.world;
+    if (recipient === w.dm.user.id) return this.#ok(this.#dmPayload(w.dm.id, recipient));
+    let dm = this.#dms.get(recipient);
+    if (!dm) {
+      dm = { id: this.#ctx.ids.next(), recipientId: recipient };
+      this.#dms.set(recipient, dm);
+    }
+    return this.#ok(this.#dmPayload(dm.id, recipient));
+  }
+
+  #findDm(channelId: string) {
+    for (const dm of this.#dms.values()) if (dm.id === channelId) return dm;
+    return undefined;
+  }
+
+  #channel(channelId: string): RestResult {
+    const w = this.#ctx.world;
+    const channel = w.channelById.get(channelId);
+    if (channel && 'guildId' in channel) {
+      return this.#ok(
+        channelPayload(channel, w.guildById.get(channel.guildId)?.channels.indexOf(channel) ?? 0),
+      );
+    }
+    if (channel) return this.#ok(this.#dmPayload(channel.id, channel.user.id));
+    const dm = this.#findDm(channelId);
+    return dm ? this.#ok(this.#dmPayload(dm.id, dm.recipientId)) : RestErrors.unknownChannel();
+  }
+
   #createMessage(channelId: string, body: unknown): RestResult {
-    const channel = this.#ctx.world.channelById.get(channelId);
+    const channel = this.#ctx.world.channelById.get(channelId) ?? this.#findDm(channelId);
     if (!channel) return RestErrors.unknownChannel();
     const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     const content = b.content;
@@ -375,7 +436,10 @@ export class RestServer {
   #route(req: IncomingMessage, raw: Buffer): RestResult {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
-    if (url.pathname === '/__sim/stats' && method === 'GET') return this.#ok(this.#ctx.stats());
+    if (url.pathname === '/__sim/stats' && method === 'GET') {
+      const summary = url.searchParams.get('interactions') === 'summary';
+      return this.#ok(this.#ctx.stats({ interactionList: !summary }));
+    }
     const m = /^\/api\/v10(\/.*)$/.exec(url.pathname);
     if (!m) return RestErrors.notFound();
     const path = m[1] ?? '/';

@@ -18,7 +18,7 @@ export interface TrafficOptions {
 
 export interface TrafficContext {
   readonly world: SimWorld;
-  readonly gateway: Gateway;
+  readonly gateway: Pick<Gateway, 'dispatch'>;
   readonly random: Random;
   readonly ids: SnowflakeFactory;
   readonly now: () => number;
@@ -42,6 +42,7 @@ export class Traffic {
 
   public constructor(ctx: TrafficContext) {
     this.#ctx = ctx;
+    this.#last = ctx.now();
     let total = 0;
     this.#cumulative = ctx.world.guilds.map((g) => {
       total += g.memberCount;

@@ -56,12 +56,12 @@ const MAX_GUILD_SIZE = 500_000;
 const MEMBER_SAMPLE = 25;
 
 /**
- * Pareto-distributed guild size (shape 1.1, at least 2 members): most guilds are small, a few are huge,
- * as on Discord.
+ * Pareto-distributed guild size (shape 0.8, at least 5 members): the median guild has about a dozen
+ * members, one in a few thousand has over 100,000, as for a public bot on Discord.
  */
 function guildSize(random: Random): number {
   const u = 1 - random();
-  return Math.min(MAX_GUILD_SIZE, Math.floor(2 / u ** (1 / 1.1)));
+  return Math.min(MAX_GUILD_SIZE, Math.floor(5 / u ** (1 / 0.8)));
 }
 
 const WORDS = ['pixel', 'nova', 'quartz', 'ember', 'delta', 'lunar', 'otter', 'maple', 'cobalt', 'zephyr'];
