@@ -160,6 +160,11 @@ export function monitorCommand(ctx: CliContext): Command {
         throw new CliError(`--duration ${flags.duration}s must be at least --interval ${flags.interval}s`);
       }
       const config = await loadJudgeConfig(flags.config, flags.minDuration);
+      if (config.minDurationSeconds > flags.duration) {
+        throw new CliError(
+          `the minimum duration (${config.minDurationSeconds}s) is longer than --duration ${flags.duration}s: the canary could never be promoted; lower --min-duration or raise --duration`,
+        );
+      }
       let source: MetricSource;
       if (flags.prometheus !== undefined) {
         source = createPrometheusSource({ url: flags.prometheus, metricNames: configMetricNames(config) });
