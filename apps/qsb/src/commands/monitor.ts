@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CanaryError,
@@ -177,6 +177,9 @@ export function monitorCommand(ctx: CliContext): Command {
       if (flags.record !== undefined) {
         try {
           await mkdir(flags.record, { recursive: true });
+          // A new recording: an older one in the same directory would make time go backwards.
+          await writeFile(join(flags.record, 'production.prom'), '');
+          await writeFile(join(flags.record, 'canary.prom'), '');
         } catch (error) {
           throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
         }
