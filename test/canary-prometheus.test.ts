@@ -121,7 +121,7 @@ async function qsb(argv: string[]) {
 
 describe('qsb monitor --prometheus (real Prometheus)', () => {
   it('gives the same verdict as scraping the deployments directly', async () => {
-    const common = ['--duration', '10s', '--interval', '1s', '--json'];
+    const common = ['--duration', '10s', '--interval', '1s', '--min-duration', '3s', '--json'];
     const [viaPrometheus, direct] = await Promise.all([
       qsb(['monitor', '--prometheus', prometheusUrl, ...common]),
       qsb([
@@ -154,7 +154,7 @@ describe('qsb monitor --prometheus (real Prometheus)', () => {
       'monitor',
       '--prometheus',
       `http://127.0.0.1:${port}`,
-      ...['--duration', '2s', '--interval', '1s'],
+      ...['--duration', '2s', '--interval', '1s', '--min-duration', '1s'],
     ]);
     expect(code).toBe(3);
     expect(err).toMatch(

@@ -127,7 +127,18 @@ describe('qsb monitor', () => {
     const dir = await tempDir();
     const { code, out, err } = await qsb([
       'monitor',
-      ...['--production', production, '--canary', canary, '--duration', '6s', '--interval', '0.5s'],
+      ...[
+        '--production',
+        production,
+        '--canary',
+        canary,
+        '--duration',
+        '6s',
+        '--interval',
+        '0.5s',
+        '--min-duration',
+        '1s',
+      ],
       ...['--webhook', `${webhook}/api/webhooks/1/token`, '--record', dir],
     ]);
     expect(code).toBe(1);
@@ -182,7 +193,18 @@ describe('qsb monitor', () => {
     const production = await deployment('production', 10, 0);
     const { code, out, err } = await qsb([
       'monitor',
-      ...['--production', production, '--canary', `${url}/metrics`, '--duration', '2s', '--interval', '1s'],
+      ...[
+        '--production',
+        production,
+        '--canary',
+        `${url}/metrics`,
+        '--duration',
+        '2s',
+        '--interval',
+        '1s',
+        '--min-duration',
+        '1s',
+      ],
     ]);
     expect(code).toBe(3);
     expect(out).toBe('');
@@ -203,6 +225,8 @@ describe('qsb monitor', () => {
         '1s',
         '--interval',
         '1s',
+        '--min-duration',
+        '0s',
       ],
     ]);
     expect(code).toBe(3);
@@ -213,6 +237,7 @@ describe('qsb monitor', () => {
     [['--interval', '0'], '--interval must be more than 0'],
     [['--interval', 'soon'], "option '--interval <d>' argument 'soon' is invalid. must be a duration"],
     [['--canary', 'ftp://x'], 'must be an http:// or https:// URL'],
+    [['--duration', '1m'], 'the minimum duration (120s) is longer than --duration 60s'],
   ])('refuses bad flags %j', async (flags, message) => {
     const { code, err } = await qsb([
       'monitor',

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CanaryError,
@@ -160,6 +160,11 @@ export function monitorCommand(ctx: CliContext): Command {
         throw new CliError(`--duration ${flags.duration}s must be at least --interval ${flags.interval}s`);
       }
       const config = await loadJudgeConfig(flags.config, flags.minDuration);
+      if (config.minDurationSeconds > flags.duration) {
+        throw new CliError(
+          `the minimum duration (${config.minDurationSeconds}s) is longer than --duration ${flags.duration}s: the canary could never be promoted; lower --min-duration or raise --duration`,
+        );
+      }
       let source: MetricSource;
       if (flags.prometheus !== undefined) {
         source = createPrometheusSource({ url: flags.prometheus, metricNames: configMetricNames(config) });
@@ -172,6 +177,9 @@ export function monitorCommand(ctx: CliContext): Command {
       if (flags.record !== undefined) {
         try {
           await mkdir(flags.record, { recursive: true });
+          // A new recording: an older one in the same directory would make time go backwards.
+          await writeFile(join(flags.record, 'production.prom'), '');
+          await writeFile(join(flags.record, 'canary.prom'), '');
         } catch (error) {
           throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
         }

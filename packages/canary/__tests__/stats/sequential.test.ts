@@ -55,8 +55,8 @@ describe('mixtureRadius', () => {
 describe('dispersion', () => {
   it('is at least 1 and follows the Pearson statistic once many intervals are in', () => {
     expect(dispersion(0, 100, DefaultDispersionPrior)).toBe(1);
-    expect(dispersion(300, 100, DefaultDispersionPrior)).toBeCloseTo((300 + 8) / 104, 12);
-    expect(dispersion(0, 0, DefaultDispersionPrior)).toBe(2);
+    expect(dispersion(300, 100, DefaultDispersionPrior)).toBeCloseTo((300 + 4.5) / 103, 12);
+    expect(dispersion(0, 0, DefaultDispersionPrior)).toBe(1.5);
   });
 });
 

@@ -152,7 +152,11 @@ function explain(
 }
 
 /** The ratio component: exact mixture bounds where the estimator has them, else the normal mixture. */
-function ratio_(estimate: NonNullable<Comparison['logRatio']>, tolerance: number, levels: Levels): Component {
+function logRatioComponent(
+  estimate: NonNullable<Comparison['logRatio']>,
+  tolerance: number,
+  levels: Levels,
+): Component {
   const { bounds } = estimate;
   if (!bounds) return component(estimate, tolerance, RatioMixingScale, levels);
   return {
@@ -216,7 +220,7 @@ function judgeMetric(
   // the boundary a lot, a wider one only by a logarithm (at alpha = 0.01 the boundary is 3.6 standard
   // errors at its best and 4.3 at 1,000 times the best scale).
   const logTolerance = Math.log(config.tolerance.relative);
-  const ratioComponent = comparison.logRatio && ratio_(comparison.logRatio, logTolerance, levels);
+  const ratioComponent = comparison.logRatio && logRatioComponent(comparison.logRatio, logTolerance, levels);
   const differenceScale =
     DifferenceMixingFactor *
     (config.tolerance.absolute > 0

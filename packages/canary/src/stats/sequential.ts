@@ -132,4 +132,4 @@ export interface DispersionPrior {
 }
 
 /** @defaultValue the prior of {@link dispersion}: assume some overdispersion until the data show otherwise. */
-export const DefaultDispersionPrior = { value: 2, weight: 4 } as const satisfies DispersionPrior;
+export const DefaultDispersionPrior = { value: 1.5, weight: 3 } as const satisfies DispersionPrior;
