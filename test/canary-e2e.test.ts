@@ -2,6 +2,7 @@ import { type DiscordSimHandle, startDiscordSim } from '@qsb/discord-sim';
 import { planShards } from '@qsb/sharding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BotProcess, startBotProcess, sumMetric } from './support/bot-process.ts';
+import { waitFor } from './support/wait.ts';
 
 // The simulator, a production process and a canary process, booting together as on a deploy.
 const SHARDS = 10;
@@ -11,16 +12,6 @@ const plan = planShards({ shardCount: SHARDS, percent: PERCENT });
 let sim: DiscordSimHandle;
 let production: BotProcess;
 let canary: BotProcess;
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Waits until every interaction sent so far has at least one answer or its deadline passed. */
 async function settle(): Promise<void> {

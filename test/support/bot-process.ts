@@ -27,6 +27,10 @@ export interface BotProcess {
 
 /** Starts `apps/bot/src/main.ts` in a new process with exactly `env` (plus PATH), on 127.0.0.1 and a free port. */
 export function startBotProcess(env: Record<string, string>): BotProcess {
+  // The port is read from the info line "http server listening".
+  if (env.LOG_LEVEL && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)) {
+    throw new Error(`startBotProcess needs LOG_LEVEL info or lower to learn the port, not ${env.LOG_LEVEL}`);
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/bot/src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
