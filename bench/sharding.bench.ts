@@ -7,8 +7,12 @@ export default async function run(): Promise<void> {
   await compare(
     '@qsb/sharding: plan 16,384 shards',
     {
-      name: 'reference: Array.from 16,384 ids',
-      fn: () => Array.from({ length: shardCount }, (_, i) => i),
+      name: 'reference: fill an array with 16,384 ids',
+      fn: () => {
+        const ids = new Array<number>(shardCount);
+        for (let i = 0; i < shardCount; i++) ids[i] = i;
+        return ids;
+      },
     },
     [
       {
