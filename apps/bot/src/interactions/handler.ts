@@ -78,7 +78,9 @@ export function createInteractionHandler(options: InteractionHandlerOptions): In
   const { metrics, logger, now } = options;
   const byName = new Map(options.commands.map((c) => [c.name, c]));
   const seen = new RecentIds(10_000);
-  const inFlight = new Set<Promise<void>>();
+  const { flag, report } = options.context;
+  let active = 0;
+  let idle: (() => void)[] = [];
   let draining = false;
 
   async function run(
@@ -88,8 +90,9 @@ export function createInteractionHandler(options: InteractionHandlerOptions): In
   ): Promise<void> {
     const started = now();
     let outcome: InteractionOutcome = 'ok';
+    active++;
     try {
-      await command.execute(interaction, { ...options.context, shardPing: options.shardPing(shard) });
+      await command.execute(interaction, { flag, report, shardPing: options.shardPing(shard) });
     } catch (error) {
       const expired = isDiscordError(error, RESTJSONErrorCodes.UnknownInteraction);
       outcome = expired ? 'timeout' : 'error';
@@ -107,23 +110,30 @@ export function createInteractionHandler(options: InteractionHandlerOptions): In
             ),
           );
       }
+    } finally {
+      active--;
+      if (active === 0 && idle.length > 0) {
+        for (const resolve of idle) resolve();
+        idle = [];
+      }
     }
     const seconds = (now() - started) / 1000;
     if (outcome === 'ok' && seconds * 1000 > ACK_DEADLINE_MS) outcome = 'timeout';
     metrics.observeInteraction(command.name, outcome, seconds);
-    logger.debug(
-      { command: command.name, guild: interaction.guildId, shard, outcome, seconds },
-      'interaction handled',
-    );
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        { command: command.name, guild: interaction.guildId, shard, outcome, seconds },
+        'interaction handled',
+      );
+    }
   }
 
   return {
     get inFlight() {
-      return inFlight.size;
+      return active;
     },
     async handle(interaction) {
-      if (!interaction.isChatInputCommand()) return;
-      if (draining) return;
+      if (draining || !interaction.isChatInputCommand()) return;
       const shard = interaction.guildId ? shardForGuild(interaction.guildId, options.shardCount) : 0;
       if (!options.ownedShards.has(shard)) {
         logger.warn(
@@ -137,17 +147,11 @@ export function createInteractionHandler(options: InteractionHandlerOptions): In
         return;
       }
       const command = byName.get(interaction.commandName) ?? unknownCommand(interaction.commandName);
-      const task = run(interaction, command, shard);
-      inFlight.add(task);
-      try {
-        await task;
-      } finally {
-        inFlight.delete(task);
-      }
+      await run(interaction, command, shard);
     },
     async drain() {
       draining = true;
-      await Promise.allSettled([...inFlight]);
+      if (active > 0) await new Promise<void>((resolve) => idle.push(resolve));
     },
   };
 }
