@@ -167,8 +167,8 @@ function logRatioComponent(
   };
 }
 
-/** The mixing scale of log ratios (a factor of e). */
-const RatioMixingScale = 1;
+/** The mixing scale of log ratios estimated with a plug-in variance (latency, gauges): about 20%. */
+const RatioMixingScale = 0.2;
 /** The mixing scale of differences, in absolute tolerances. */
 const DifferenceMixingFactor = 10;
 
