@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DefaultJudgeConfigInput } from '@qsb/canary';
 import { createBotMetrics, type MetricDeployment } from '@qsb/metrics';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,6 @@ import { runCli } from '../apps/qsb/src/main.ts';
 // traffic judged through Prometheus and by direct scraping gives the same verdict.
 
 const cleanup: (() => Promise<void> | void)[] = [];
-let prometheusUrl = '';
 
 async function listen(server: Server, port = 0): Promise<number> {
   server.listen(port, '127.0.0.1');
@@ -55,12 +55,16 @@ async function deployment(deployment: MetricDeployment, perTick: number, errorRa
   return `127.0.0.1:${port}`;
 }
 
-let targets: { production: string; canary: string };
+interface Pair {
+  readonly targets: { production: string; canary: string };
+  readonly prometheus: string;
+}
 
-beforeAll(async () => {
-  targets = {
-    production: await deployment('production', 200, 0.01),
-    canary: await deployment('canary', 50, 0.3),
+/** Two deployments and a Prometheus server of their own scraping both every second. */
+async function pair(perTick: number, productionErrors: number, canaryErrors: number): Promise<Pair> {
+  const targets = {
+    production: await deployment('production', 4 * perTick, productionErrors),
+    canary: await deployment('canary', perTick, canaryErrors),
   };
   const dir = await mkdtemp(join(tmpdir(), 'qsb-prometheus-'));
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
@@ -76,7 +80,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
+  const prometheus = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     '/usr/bin/prometheus',
     [
@@ -92,15 +96,32 @@ beforeAll(async () => {
       await once(child, 'exit');
     }
   });
-  // Ready, and holding a few scrapes of both targets.
+  // Ready, and holding a scrape of both targets.
   for (let attempt = 0; ; attempt++) {
-    const ready = await fetch(`${prometheusUrl}/api/v1/query?query=count(qsb_shards_owned)`)
+    const ready = await fetch(`${prometheus}/api/v1/query?query=count(qsb_shards_owned)`)
       .then((r) => r.json() as Promise<{ data?: { result?: { value: [number, string] }[] } }>)
       .catch(() => undefined);
     if (ready?.data?.result?.[0]?.value[1] === '2') break;
     if (attempt > 150) throw new Error('Prometheus did not scrape both targets within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  return { targets, prometheus };
+}
+
+let regressed: Pair;
+let healthy: Pair;
+let configPath = '';
+
+beforeAll(async () => {
+  [regressed, healthy] = await Promise.all([pair(50, 0.01, 0.3), pair(100, 0.002, 0.002)]);
+  const dir = await mkdtemp(join(tmpdir(), 'qsb-judge-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  configPath = join(dir, 'judge.json');
+  // The default metrics, with errors tolerated up to +0.5 percentage point.
+  const metrics = DefaultJudgeConfigInput.metrics.map((m) =>
+    m.name === 'errors' ? { ...m, tolerance: { relative: 1.5, absolute: 0.005 } } : m,
+  );
+  await writeFile(configPath, JSON.stringify({ metrics }));
 }, 60_000);
 
 afterAll(async () => {
@@ -119,11 +140,11 @@ async function qsb(argv: string[]) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-describe('qsb monitor --prometheus (real Prometheus)', () => {
-  it('gives the same verdict as scraping the deployments directly', async () => {
-    const common = ['--duration', '10s', '--interval', '1s', '--min-duration', '3s', '--json'];
+describe('qsb monitor --prometheus (real Prometheus): the same verdict as scraping directly', () => {
+  async function both({ targets, prometheus }: Pair, extra: string[] = []) {
+    const common = ['--duration', '12s', '--interval', '1s', '--min-duration', '3s', '--json', ...extra];
     const [viaPrometheus, direct] = await Promise.all([
-      qsb(['monitor', '--prometheus', prometheusUrl, ...common]),
+      qsb(['monitor', '--prometheus', prometheus, ...common]),
       qsb([
         'monitor',
         ...[
@@ -135,17 +156,32 @@ describe('qsb monitor --prometheus (real Prometheus)', () => {
         ...common,
       ]),
     ]);
+    return { viaPrometheus, direct, a: JSON.parse(viaPrometheus.out), b: JSON.parse(direct.out) };
+  }
+
+  it('rolls back an error regression either way', async () => {
+    const { viaPrometheus, direct, a, b } = await both(regressed);
     expect(direct.code).toBe(1);
     expect(viaPrometheus.err).toBe('qsb: verdict: rollback');
     expect(viaPrometheus.code).toBe(1);
-    const a = JSON.parse(viaPrometheus.out);
-    const b = JSON.parse(direct.out);
     expect(a.verdict).toBe(b.verdict);
     expect(a.failed).toEqual(b.failed);
     const errors = a.reasons.find((r: { metric: string }) => r.metric === 'errors');
     expect(errors.canary).toBeGreaterThan(0.2);
     expect(errors.production).toBeLessThan(0.05);
-    expect(a.source.canary).toBe(`${prometheusUrl} {deployment="canary"}`);
+    expect(a.source.canary).toBe(`${regressed.prometheus} {deployment="canary"}`);
+  }, 30_000);
+
+  it('promotes a healthy canary either way', async () => {
+    const { viaPrometheus, direct, a, b } = await both(healthy, ['--config', configPath]);
+    expect(direct.code).toBe(0);
+    expect(viaPrometheus.err).toBe('');
+    expect(viaPrometheus.code).toBe(0);
+    expect(a.verdict).toBe('promote');
+    expect(b.verdict).toBe('promote');
+    for (const metric of ['errors', 'latency']) {
+      expect(a.reasons.find((r: { metric: string }) => r.metric === metric).decision).toBe('pass');
+    }
   }, 30_000);
 
   it('exits 3 with one line when Prometheus is unreachable', async () => {

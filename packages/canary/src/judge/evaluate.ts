@@ -167,8 +167,8 @@ function logRatioComponent(
   };
 }
 
-/** The mixing scale of log ratios (a factor of e). */
-const RatioMixingScale = 1;
+/** The mixing scale of log ratios estimated with a plug-in variance (latency, gauges): about 20%. */
+const RatioMixingScale = 0.2;
 /** The mixing scale of differences, in absolute tolerances. */
 const DifferenceMixingFactor = 10;
 
@@ -226,9 +226,20 @@ function judgeMetric(
     (config.tolerance.absolute > 0
       ? config.tolerance.absolute
       : Math.max(Math.abs(comparison.production), 1e-9));
+  // Rates: the difference is tested with its variance at the tolerance (a score test), not at the
+  // estimate, whose variance grows with the very regression it measures.
+  const measured = comparison.difference;
   const differenceComponent =
-    comparison.difference &&
-    component(comparison.difference, config.tolerance.absolute, differenceScale, levels);
+    measured &&
+    component(
+      {
+        estimate: measured.estimate,
+        variance: measured.varianceAt?.(sign * config.tolerance.absolute) ?? measured.variance,
+      },
+      config.tolerance.absolute,
+      differenceScale,
+      levels,
+    );
   const components = [ratioComponent, differenceComponent].filter((c): c is Component => c !== undefined);
   const decision = decide(components, sign);
   const ratio = ratioComponent && toReport(ratioComponent, true, sign);

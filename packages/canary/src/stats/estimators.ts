@@ -17,7 +17,13 @@ export interface Comparison {
     /** Exact anytime-valid bounds at a level, where the estimator has them (rates). */
     readonly bounds?: (alpha: number) => Bounds;
   };
-  readonly difference?: Estimate;
+  readonly difference?: Estimate & {
+    /**
+     * The variance when the true difference is `d` (for rates, Poisson variance depends on the rate):
+     * tests of a tolerance use the variance at that tolerance, as a score test does.
+     */
+    readonly varianceAt?: (d: number) => number;
+  };
   readonly dispersion: number;
   /** How many intervals carried information on both sides. */
   readonly intervals: number;
@@ -86,22 +92,36 @@ export function compareRates(intervals: readonly RateInterval[], tuning: Tuning)
   const pc = (X + split) / A;
   const pp = (Y + 1 - split) / B;
   let diffNum = 0;
-  let varDiff = 0;
-  for (const { x, a, y, b } of strata) {
-    const T = a + b;
-    diffNum += (x * b - y * a) / T;
-    varDiff += ((a * b) / (T * T)) * (b * pc + a * pp);
-  }
+  for (const { x, a, y, b } of strata) diffNum += (x * b - y * a) / T_(a, b);
   const difference = diffNum / W;
-  varDiff = (phi * varDiff) / (W * W);
+  const varianceOf = (rc: number, rp: number) => {
+    let v = 0;
+    for (const { a, b } of strata) {
+      const T = a + b;
+      v += ((a * b) / (T * T)) * (b * rc + a * rp);
+    }
+    return (phi * v) / (W * W);
+  };
+  const varDiff = varianceOf(pc, pp);
+  // With the canary's rate d above production's, both rates fitted to all the events (so swapping the
+  // sides mirrors the result), never below half an event over all the exposure.
+  const varianceAt = (d: number) => {
+    const floor = 0.5 / (A + B);
+    const rp = (X + Y + 1 - d * A) / (A + B);
+    return varianceOf(Math.max(rp + d, floor), Math.max(rp, floor));
+  };
   return {
     canary: X / A,
     production: Y / B,
     logRatio: { ...interval(logRatio, varLog), bounds: (alpha) => mixtureBounds(grid, phi, alpha) },
-    difference: interval(difference, varDiff),
+    difference: { ...interval(difference, varDiff), varianceAt },
     dispersion: phi,
     intervals: strata.length,
   };
+}
+
+function T_(a: number, b: number): number {
+  return a + b;
 }
 
 /** The grid of log ratios the conditional likelihood is evaluated on (ratios from e^-6 to e^6). */
