@@ -142,6 +142,19 @@ describe('createInteractionHandler', () => {
     expect(await count('ok', 'ok')).toBe(1);
   });
 
+  it('remembers the last 10,000 ids, and only those (bounded memory)', async () => {
+    const { handler, count } = setup();
+    for (let n = 0; n < 10_001; n++) await handle(handler, interaction(`id${n}`, 'ok'));
+    expect(await count('ok', 'ok')).toBe(10_001);
+    const recent = interaction('id10000', 'ok');
+    await handle(handler, recent);
+    expect(recent.replies).toHaveLength(0);
+    const forgotten = interaction('id0', 'ok');
+    await handle(handler, forgotten);
+    expect(forgotten.replies).toHaveLength(1);
+    expect(await count('ok', 'ok')).toBe(10_002);
+  });
+
   it('answers a failing command with an error message, logs command, guild and shard', async () => {
     const { handler, lines, count } = setup();
     const i = interaction('5', 'fails');

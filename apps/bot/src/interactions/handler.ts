@@ -34,18 +34,27 @@ export interface InteractionHandler {
   readonly inFlight: number;
 }
 
-/** Remembers the last ids seen so that a dispatch delivered twice (a replay) is answered once. */
+/**
+ * Remembers the last `capacity` ids seen, so that a dispatch delivered twice (a replay) is answered once.
+ * A ring of ids beside a Set: forgetting the oldest is O(1), never a scan over deleted Set entries.
+ */
 class RecentIds {
   private readonly ids = new Set<string>();
-  public constructor(private readonly capacity: number) {}
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+
+  public constructor(capacity: number) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
+
   /** Whether `id` is new; remembers it. */
   public add(id: string): boolean {
     if (this.ids.has(id)) return false;
+    const oldest = this.ring[this.next];
+    if (oldest !== undefined) this.ids.delete(oldest);
+    this.ring[this.next] = id;
+    this.next = (this.next + 1) % this.ring.length;
     this.ids.add(id);
-    if (this.ids.size > this.capacity) {
-      const oldest = this.ids.values().next().value;
-      if (oldest !== undefined) this.ids.delete(oldest);
-    }
     return true;
   }
 }
