@@ -174,6 +174,10 @@ describe('canary and production against the local Discord', () => {
     expect(await canary.stop()).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(canary.logs.some((l) => l.msg === 'stopped')).toBe(true);
+    // Closing the shards on purpose is not counted or logged as a reconnect.
+    const stopping = canary.logs.findIndex((l) => String(l.msg).startsWith('stopping'));
+    expect(stopping).toBeGreaterThan(0);
+    expect(canary.logs.slice(stopping).filter((l) => l.msg === 'shard reconnecting')).toEqual([]);
   });
 
   it('never logs the token', () => {

@@ -168,7 +168,10 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
     metrics.shardReady.set(shardLabel(id), 1);
     logger.info({ shard: id, replayed }, 'shard resumed');
   });
+  // Set once stop() begins: closing the shards on purpose is not a reconnect.
+  let closing = false;
   client.on(Events.ShardReconnecting, (id) => {
+    if (closing) return;
     metrics.shardReconnects.inc(shardLabel(id));
     metrics.shardReady.set(shardLabel(id), 0);
     logger.warn({ shard: id }, 'shard reconnecting');
@@ -246,6 +249,7 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
           'stopping: closing shards, finishing in-flight interactions',
         );
         // Close the shards first (no new dispatch arrives), then let the interactions already received finish.
+        closing = true;
         await client.destroy();
         await handler.drain();
         flags.close();
