@@ -12,7 +12,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 if [ ! -x "$PG_BIN/postgres" ] || ! id postgres >/dev/null 2>&1; then
   echo "test-servers: installing PostgreSQL 15 (Debian package postgresql-15)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
 fi
 unleash_dir=.cache/test-servers/unleash
 installed=$(node -p "try { require('./$unleash_dir/node_modules/unleash-server/package.json').version } catch { '' }")
@@ -26,5 +26,5 @@ fi
 
 # Prometheus, for the judge's PromQL source test (test/canary-prometheus.test.ts).
 if [ ! -x /usr/bin/prometheus ]; then
-  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
