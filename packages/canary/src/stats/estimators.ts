@@ -126,14 +126,6 @@ function T_(a: number, b: number): number {
 
 /** The grid of log ratios the conditional likelihood is evaluated on (ratios from e^-6 to e^6). */
 const LogRatioGrid = Array.from({ length: 241 }, (_, i) => -6 + i * 0.05);
-/** The mixing prior over the grid: normal on the log ratio, scale 1. */
-const LogPrior = (() => {
-  const w = LogRatioGrid.map((t) => -0.5 * t * t);
-  const max = Math.max(...w);
-  const z = Math.log(w.reduce((s, x) => s + Math.exp(x - max), 0)) + max;
-  return w.map((x) => x - z);
-})();
-
 const likelihoodCache = new WeakMap<readonly RateInterval[], { seen: number; ll: Float64Array }>();
 
 /**
@@ -166,36 +158,82 @@ function conditionalLikelihood(intervals: readonly RateInterval[]): Float64Array
 }
 
 /**
- * The confidence sequence of the mixture likelihood ratio (the mSPRT on the conditional binomial):
- * every log ratio whose likelihood is at least `alpha` times the prior-mixed likelihood. Exact for
+ * The mixing scale of the one-sided rate tests, on the log ratio: the half-normal prior spreads its
+ * mass over ratios from the tested one up to about e^2 = 7 times it, the regressions a 5-minute window
+ * can tell apart at 100 to 1,000 interactions per minute (a narrower prior loses the large, sparse
+ * regressions of low traffic; a wider one the small regressions of high traffic).
+ */
+const OneSidedScale = 1;
+
+/** The log-likelihood between grid points, linearly interpolated (the grid is 0.05 apart). */
+function interpolate(ll: Float64Array, t: number): number {
+  const first = LogRatioGrid[0] ?? -6;
+  const x = (t - first) / 0.05;
+  const i = Math.max(0, Math.min(ll.length - 2, Math.floor(x)));
+  const f = x - i;
+  return (1 - f) * (ll[i] ?? 0) + f * (ll[i + 1] ?? 0);
+}
+
+/**
+ * The log of the one-sided mixture likelihood ratio against the log ratio `t0`: the likelihood of the
+ * grid's ratios above `t0`, mixed by a half-normal prior from `t0` (normalised over those grid
+ * points), over the likelihood at `t0`. The canary's share of an interval's events is binomial with
+ * natural parameter `t + log(a / b)`, so under any ratio at or below `t0` this is a nonnegative
+ * supermartingale: by Ville's inequality it ever exceeds `1 / alpha` with probability at most `alpha`,
+ * however often it is read.
+ */
+function logOneSidedRatio(ll: Float64Array, phi: number, t0: number): number {
+  const base = interpolate(ll, t0) / phi;
+  const s2 = 2 * OneSidedScale * OneSidedScale;
+  let max = -Infinity;
+  const terms: number[] = [];
+  const logWeights: number[] = [];
+  for (let g = 0; g < LogRatioGrid.length; g++) {
+    const t = LogRatioGrid[g] ?? 0;
+    if (t <= t0) continue;
+    const lw = -((t - t0) ** 2) / s2;
+    if (lw < -40) break;
+    logWeights.push(lw);
+    const term = lw + (ll[g] ?? 0) / phi;
+    terms.push(term);
+    max = Math.max(max, term);
+  }
+  if (terms.length === 0) return -Infinity;
+  let sum = 0;
+  for (const x of terms) sum += Math.exp(x - max);
+  let z = 0;
+  for (const w of logWeights) z += Math.exp(w);
+  return Math.log(sum) + max - Math.log(z) - base;
+}
+
+/**
+ * The one-sided anytime-valid lower bound of the log ratio at level `alpha`: the smallest log ratio
+ * the one-sided mixture test does not reject (found by bisection; the test's statistic falls as the
+ * tested ratio rises). -Infinity when even the smallest ratio of the grid is not rejected.
+ */
+function lowerBound(ll: Float64Array, phi: number, alpha: number): number {
+  const threshold = Math.log(1 / alpha);
+  let lo = LogRatioGrid[0] ?? -6;
+  let hi = LogRatioGrid[LogRatioGrid.length - 1] ?? 6;
+  if (logOneSidedRatio(ll, phi, lo) < threshold) return -Infinity;
+  if (logOneSidedRatio(ll, phi, hi) >= threshold) return Infinity;
+  for (let k = 0; k < 40; k++) {
+    const mid = (lo + hi) / 2;
+    if (logOneSidedRatio(ll, phi, mid) >= threshold) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The confidence sequence of the log ratio at level `alpha`: each side is the one-sided mixture
+ * bound at `alpha / 2` (the upper bound is the lower bound of the mirrored likelihood). Exact for
  * binomial shares at any number of looks (Ville's inequality); the log-likelihood is divided by the
  * overdispersion factor (a quasi-likelihood) so that bursts do not count as independent evidence.
  */
 function mixtureBounds(ll: Float64Array, phi: number, alpha: number): Bounds {
-  let max = -Infinity;
-  const scaled = new Float64Array(ll.length);
-  for (let g = 0; g < ll.length; g++) {
-    scaled[g] = (ll[g] ?? 0) / phi;
-    max = Math.max(max, (scaled[g] ?? 0) + (LogPrior[g] ?? 0));
-  }
-  let sum = 0;
-  for (let g = 0; g < ll.length; g++) sum += Math.exp((scaled[g] ?? 0) + (LogPrior[g] ?? 0) - max);
-  const cut = Math.log(sum) + max + Math.log(alpha);
-  let lower = Infinity;
-  let upper = -Infinity;
-  for (let g = 0; g < ll.length; g++) {
-    if ((scaled[g] ?? -Infinity) >= cut) {
-      const t = LogRatioGrid[g] ?? 0;
-      lower = Math.min(lower, t);
-      upper = Math.max(upper, t);
-    }
-  }
-  const first = LogRatioGrid[0] ?? -6;
-  const last = LogRatioGrid[LogRatioGrid.length - 1] ?? 6;
-  return {
-    lower: lower <= first ? -Infinity : lower - 0.025,
-    upper: upper >= last ? Infinity : upper + 0.025,
-  };
+  const mirrored = Float64Array.from(ll).reverse();
+  return { lower: lowerBound(ll, phi, alpha / 2), upper: -lowerBound(mirrored, phi, alpha / 2) };
 }
 
 /** Observations of one interval on one side, summarised: count, sum and sum of squares. */
