@@ -113,7 +113,10 @@ export function compareRates(intervals: readonly RateInterval[], tuning: Tuning)
   return {
     canary: X / A,
     production: Y / B,
-    logRatio: { ...interval(logRatio, varLog), bounds: (alpha) => mixtureBounds(grid, phi, alpha) },
+    logRatio: {
+      ...interval(logRatio, varLog),
+      bounds: (alpha) => mixtureBounds(grid, (t) => logLikelihoodAt(strata, t), phi, alpha),
+    },
     difference: { ...interval(difference, varDiff), varianceAt },
     dispersion: phi,
     intervals: strata.length,
@@ -165,26 +168,28 @@ function conditionalLikelihood(intervals: readonly RateInterval[]): Float64Array
  */
 const OneSidedScale = 1;
 
-/** The log-likelihood between grid points, linearly interpolated (the grid is 0.05 apart). */
-function interpolate(ll: Float64Array, t: number): number {
-  const first = LogRatioGrid[0] ?? -6;
-  const x = (t - first) / 0.05;
-  const i = Math.max(0, Math.min(ll.length - 2, Math.floor(x)));
-  const f = x - i;
-  return (1 - f) * (ll[i] ?? 0) + f * (ll[i + 1] ?? 0);
+/** The conditional log-likelihood of the log ratio `t` (as on the grid, computed exactly at `t`). */
+function logLikelihoodAt(strata: readonly RateInterval[], t: number): number {
+  let ll = 0;
+  for (const { x, a, y, b } of strata) {
+    const m = x + y;
+    if (m <= 0) continue;
+    ll += x * (t + Math.log(a)) + y * Math.log(b) - m * Math.log(Math.exp(t) * a + b);
+  }
+  return ll;
 }
 
 /**
  * The log of the one-sided mixture likelihood ratio against the log ratio `t0`, on the quasi-log-
- * likelihood `scaled` (divided by the overdispersion factor): the likelihood of the
+ * likelihood (divided by the overdispersion factor; `scaled` on the grid, `at` exactly): the likelihood of the
  * grid's ratios above `t0`, mixed by a half-normal prior from `t0` (normalised over those grid
  * points), over the likelihood at `t0`. The canary's share of an interval's events is binomial with
  * natural parameter `t + log(a / b)`, so under any ratio at or below `t0` this is a nonnegative
  * supermartingale: by Ville's inequality it ever exceeds `1 / alpha` with probability at most `alpha`,
  * however often it is read.
  */
-function logOneSidedRatio(scaled: Float64Array, t0: number): number {
-  const base = interpolate(scaled, t0);
+function logOneSidedRatio(scaled: Float64Array, at: (t: number) => number, t0: number): number {
+  const base = at(t0);
   const s2 = 2 * OneSidedScale * OneSidedScale;
   const first = LogRatioGrid[0] ?? -6;
   const from = Math.max(0, Math.floor((t0 - first) / 0.05) + 1);
@@ -213,16 +218,16 @@ function logOneSidedRatio(scaled: Float64Array, t0: number): number {
  * the one-sided mixture test does not reject (found by bisection; the test's statistic falls as the
  * tested ratio rises). -Infinity when even the smallest ratio of the grid is not rejected.
  */
-function lowerBound(scaled: Float64Array, alpha: number): number {
+function lowerBound(scaled: Float64Array, at: (t: number) => number, alpha: number): number {
   const threshold = Math.log(1 / alpha);
   let lo = LogRatioGrid[0] ?? -6;
   let hi = LogRatioGrid[LogRatioGrid.length - 1] ?? 6;
-  if (logOneSidedRatio(scaled, lo) < threshold) return -Infinity;
-  if (logOneSidedRatio(scaled, hi) >= threshold) return Infinity;
+  if (logOneSidedRatio(scaled, at, lo) < threshold) return -Infinity;
+  if (logOneSidedRatio(scaled, at, hi) >= threshold) return Infinity;
   // 26 halvings of 12: within 2e-7 of the bound, and never above it.
   for (let k = 0; k < 26; k++) {
     const mid = (lo + hi) / 2;
-    if (logOneSidedRatio(scaled, mid) >= threshold) lo = mid;
+    if (logOneSidedRatio(scaled, at, mid) >= threshold) lo = mid;
     else hi = mid;
   }
   return lo;
@@ -234,10 +239,13 @@ function lowerBound(scaled: Float64Array, alpha: number): number {
  * binomial shares at any number of looks (Ville's inequality); the log-likelihood is divided by the
  * overdispersion factor (a quasi-likelihood) so that bursts do not count as independent evidence.
  */
-function mixtureBounds(ll: Float64Array, phi: number, alpha: number): Bounds {
+function mixtureBounds(ll: Float64Array, at: (t: number) => number, phi: number, alpha: number): Bounds {
   const scaled = ll.map((x) => x / phi);
   const mirrored = Float64Array.from(scaled).reverse();
-  return { lower: lowerBound(scaled, alpha / 2), upper: -lowerBound(mirrored, alpha / 2) };
+  return {
+    lower: lowerBound(scaled, (t) => at(t) / phi, alpha / 2),
+    upper: -lowerBound(mirrored, (t) => at(-t) / phi, alpha / 2),
+  };
 }
 
 /** Observations of one interval on one side, summarised: count, sum and sum of squares. */
