@@ -7,6 +7,7 @@ import {
   evaluate,
   type JudgeConfig,
   judge,
+  type MeanInterval,
   parseExposition,
   type RateInterval,
   resolveConfig,
@@ -184,5 +185,74 @@ describe('verdict properties', () => {
       }),
       { seed: 11, numRuns: 300 },
     );
+  });
+});
+
+describe('latency tolerances', () => {
+  const latencyConfig = (direction: 'increase' | 'decrease') =>
+    resolveConfig({
+      minDurationSeconds: 0,
+      metrics: [{ ...defaultConfig().metrics[1], direction, mustPass: true }],
+    });
+  /** `k` intervals of `n` canary and `4n` production observations, spread evenly on the log scale. */
+  const sides = (k: number, n: number, canaryScale: number, productionMedian: number): MeanInterval[] => {
+    const side = (count: number, median: number) => {
+      const logs = Array.from(
+        { length: count },
+        (_, i) => Math.log(median) + 0.6 * (((i * 0.618) % 1) * 2 - 1),
+      );
+      const moments = (xs: number[]) => ({
+        n: xs.length,
+        sum: xs.reduce((s, x) => s + x, 0),
+        sumSq: xs.reduce((s, x) => s + x * x, 0),
+      });
+      return { log: moments(logs), lin: moments(logs.map(Math.exp)) };
+    };
+    return Array.from({ length: k }, () => {
+      const c = side(n, productionMedian * canaryScale);
+      const p = side(4 * n, productionMedian);
+      return { canaryLog: c.log, productionLog: p.log, canary: c.lin, production: p.lin };
+    });
+  };
+  const decide = (config: JudgeConfig, data: MeanInterval[]) => {
+    const [metric] = config.metrics;
+    if (!metric) throw new Error('no metric');
+    const d = emptyData(metric);
+    if (d.kind === 'histogram') d.intervals.push(...data);
+    return evaluate(config, [d], 300).reasons[0];
+  };
+
+  it('fails a slower canary only beyond both tolerances, read as a ratio at the means', () => {
+    // 1.3x on an 80 ms median: beyond 1.1x and beyond +10 ms.
+    const slow = decide(latencyConfig('increase'), sides(30, 200, 1.3, 0.08));
+    expect(slow?.decision).toBe('fail');
+    expect(slow?.ratio?.lower).toBeGreaterThan(slow?.ratio?.tolerance ?? Infinity);
+    expect(slow?.difference?.estimate).toBeGreaterThan(0.01);
+    // 1.3x on a 20 ms median is about +6 ms: within the absolute tolerance, so never a rollback.
+    const fast = decide(latencyConfig('increase'), sides(30, 200, 1.3, 0.02));
+    expect(fast?.decision).not.toBe('fail');
+    expect(fast?.ratio?.tolerance).toBeGreaterThan(1.3);
+    // The same canary as production passes.
+    expect(decide(latencyConfig('increase'), sides(30, 200, 1, 0.08))?.decision).toBe('pass');
+  });
+
+  it('mirrors when the sides are swapped', () => {
+    for (const [scale, median] of [
+      [1.3, 0.08],
+      [1.12, 0.08],
+      [1, 0.08],
+      [1.3, 0.02],
+    ] as const) {
+      const data = sides(30, 50, scale, median);
+      const swapped = data.map((i) => ({
+        canaryLog: i.productionLog,
+        productionLog: i.canaryLog,
+        canary: i.production,
+        production: i.canary,
+      }));
+      expect(decide(latencyConfig('decrease'), swapped)?.decision).toBe(
+        decide(latencyConfig('increase'), data)?.decision,
+      );
+    }
   });
 });

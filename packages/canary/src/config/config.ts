@@ -108,7 +108,7 @@ export const DefaultJudgeConfigInput = {
       tolerance: { relative: 1.5, absolute: 0.001 },
       critical: true,
       mustPass: true,
-      weight: 5,
+      weight: 8,
       unit: 'per interaction',
     },
     {
@@ -119,7 +119,7 @@ export const DefaultJudgeConfigInput = {
       tolerance: { relative: 1.1, absolute: 0.01 },
       critical: true,
       mustPass: true,
-      weight: 3,
+      weight: 8,
       unit: 's',
     },
     {
@@ -141,7 +141,7 @@ export const DefaultJudgeConfigInput = {
       },
       exposure: { gaugeHours: { name: Catalog.shardsOwned.name } },
       tolerance: { relative: 2, absolute: 6 },
-      weight: 2,
+      weight: 1,
       unit: 'per shard-hour',
     },
     {

@@ -167,6 +167,20 @@ function logRatioComponent(
   };
 }
 
+/**
+ * A histogram's absolute tolerance `a` as a log ratio: a canary mean `a` above production's mean, when
+ * both means straddle their average `m`, is the ratio `(m + a/2) / (m - a/2)` (symmetric in the
+ * sides, so swapping them mirrors the decision). Read on the log scale, whose mean is far less noisy
+ * than the mean of raw latencies with their long tail, so a regression by `a` is told apart with much
+ * less traffic; it assumes a regression scales latency rather than reshaping its distribution, and
+ * uses the measured means as plug-ins. Undefined when the means are too small for `a` to be a ratio.
+ */
+function ratioAtMeans(comparison: Comparison, absolute: number): number | undefined {
+  const m = (comparison.canary + comparison.production) / 2;
+  if (!(absolute > 0) || !(m > absolute / 2) || !Number.isFinite(m)) return undefined;
+  return Math.log((m + absolute / 2) / (m - absolute / 2));
+}
+
 /** The mixing scale of log ratios estimated with a plug-in variance (latency, gauges): about 20%. */
 const RatioMixingScale = 0.2;
 /** The mixing scale of differences, in absolute tolerances. */
@@ -219,7 +233,9 @@ function judgeMetric(
   // Mixing scales: wide on purpose. A scale much narrower than the estimate's standard error widens
   // the boundary a lot, a wider one only by a logarithm (at alpha = 0.01 the boundary is 3.6 standard
   // errors at its best and 4.3 at 1,000 times the best scale).
-  const logTolerance = Math.log(config.tolerance.relative);
+  const absoluteAsRatio =
+    data.kind === 'histogram' ? ratioAtMeans(comparison, config.tolerance.absolute) : undefined;
+  const logTolerance = Math.max(Math.log(config.tolerance.relative), absoluteAsRatio ?? 0);
   const ratioComponent = comparison.logRatio && logRatioComponent(comparison.logRatio, logTolerance, levels);
   const differenceScale =
     DifferenceMixingFactor *
@@ -240,7 +256,13 @@ function judgeMetric(
       differenceScale,
       levels,
     );
-  const components = [ratioComponent, differenceComponent].filter((c): c is Component => c !== undefined);
+  // Latency: the absolute tolerance is tested through the ratio it amounts to (above), so the noisy
+  // difference of raw means is reported but does not decide.
+  const decisive =
+    absoluteAsRatio !== undefined && ratioComponent
+      ? [ratioComponent]
+      : [ratioComponent, differenceComponent];
+  const components = decisive.filter((c): c is Component => c !== undefined);
   const decision = decide(components, sign);
   const ratio = ratioComponent && toReport(ratioComponent, true, sign);
   const difference = differenceComponent && toReport(differenceComponent, false, sign);
