@@ -66,7 +66,7 @@ const expired = command('expired', async () => {
   );
 });
 
-function setup(clock = { t: 0 }) {
+function setup(clock = { t: 0 }, commands: BotCommand[] = [ok, fails, repliesThenFails, expired]) {
   const registry = new Registry();
   const metrics = createBotMetrics({
     registry,
@@ -85,7 +85,7 @@ function setup(clock = { t: 0 }) {
     }),
   );
   const handler = createInteractionHandler({
-    commands: [ok, fails, repliesThenFails, expired],
+    commands,
     metrics,
     logger,
     shardCount: 16,
@@ -191,25 +191,10 @@ describe('createInteractionHandler', () => {
       clock.t += 3500;
       await i.reply({ content: 'late' });
     });
-    const registry = new Registry();
-    const metrics = createBotMetrics({
-      registry,
-      deployment: 'canary',
-      version: 't',
-      collectDefaultMetrics: false,
-    });
-    const handler = createInteractionHandler({
-      commands: [slow],
-      metrics,
-      logger: pino({ level: 'silent' }),
-      shardCount: 16,
-      ownedShards: new Set([2]),
-      now: () => clock.t,
-      shardPing: () => 40,
-      context: { flag: () => false, report: () => {} },
-    });
+    const { handler, count } = setup(clock, [slow]);
     await handle(handler, interaction('8', 'ok'));
-    expect(await registry.metrics()).toContain('qsb_interactions_total{command="ok",outcome="timeout"');
+    expect(await count('ok', 'timeout')).toBe(1);
+    expect(await count('ok', 'ok')).toBe(0);
   });
 
   it('answers a command this version does not know, once', async () => {
