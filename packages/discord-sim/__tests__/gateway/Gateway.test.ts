@@ -358,7 +358,7 @@ describe('identify limits, per token across connections', () => {
     expect(stats.invalidSessions).toMatchObject([{ resumable: false, reason: 'identify-rate-limited' }]);
   });
 
-  it('session_start_limit.remaining counts down; when spent, IDENTIFY is refused', async () => {
+  it('session_start_limit.remaining counts down; when spent, IDENTIFY is refused and every session ends', async () => {
     const s = await sim({ sessionStartLimit: 2, identifyWindowMs: 0 });
     const gatewayBot = async () =>
       (await (
@@ -367,14 +367,18 @@ describe('identify limits, per token across connections', () => {
         session_start_limit: { remaining: number; total: number };
       };
     expect((await gatewayBot()).session_start_limit).toMatchObject({ total: 2, remaining: 2 });
-    await session(s, [0, 1]);
+    const first = await session(s, [0, 1]);
     expect((await gatewayBot()).session_start_limit.remaining).toBe(1);
-    await session(s, [0, 1]);
+    const second = await session(s, [0, 1]);
     expect((await gatewayBot()).session_start_limit.remaining).toBe(0);
     const third = await connect(s);
     third.identify(s.token, [0, 1]);
     expect(await third.closed()).toBe(GatewayCloseCodes.AuthenticationFailed);
     expect(s.stats().identifies.at(-1)?.outcome).toBe('session-start-limit');
+    // As on Discord, the token is reset: the sessions already open end too, and cannot be resumed.
+    expect(await first.gw.closed()).toBe(GatewayCloseCodes.AuthenticationFailed);
+    expect(await second.gw.closed()).toBe(GatewayCloseCodes.AuthenticationFailed);
+    expect(s.stats().sessions.map((x) => x.state)).toEqual(['invalidated', 'invalidated']);
   });
 });
 

@@ -413,9 +413,12 @@ export class Gateway {
       return;
     }
     if (decision.verdict === 'session-start-limit') {
-      // Spending the daily budget resets the token on Discord: the IDENTIFY fails authentication.
+      // Spending the daily budget resets the token on Discord: the IDENTIFY fails authentication, and
+      // every session of the bot is terminated with it.
       this.#recordIdentify(conn, shard, bucket, 'session-start-limit', properties);
-      this.#close(conn, GatewayCloseCodes.AuthenticationFailed, 'Session start limit reached.');
+      for (const other of [...this.#connections]) {
+        this.#close(other, GatewayCloseCodes.AuthenticationFailed, 'Session start limit reached.');
+      }
       return;
     }
     const session = new Session(
