@@ -6,10 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultJudgeConfigInput } from '@qsb/canary';
-import { createBotMetrics, type MetricDeployment } from '@qsb/metrics';
-import { Registry } from 'prom-client';
+import type { MetricDeployment } from '@qsb/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../apps/qsb/src/main.ts';
+import { serveDeployment } from '../apps/qsb/__tests__/support/deployment.ts';
+import { qsb } from '../apps/qsb/__tests__/support/qsb.ts';
 
 // The judge's PromQL source against a real Prometheus scraping real /metrics endpoints: the same
 // traffic judged through Prometheus and by direct scraping gives the same verdict.
@@ -29,30 +29,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A deployment with a real registry on /metrics and steady traffic; `errorRate` of interactions fail. */
-async function deployment(deployment: MetricDeployment, perTick: number, errorRate: number) {
-  const registry = new Registry();
-  const metrics = createBotMetrics({ registry, deployment, version: 'test' });
-  metrics.shardsOwned.set(deployment === 'canary' ? 4 : 12);
-  let owed = 0;
-  let i = 0;
-  const timer = setInterval(() => {
-    for (let k = 0; k < perTick; k++) {
-      owed += errorRate;
-      const failed = owed >= 1;
-      if (failed) owed -= 1;
-      metrics.observeInteraction('ping', failed ? 'error' : 'ok', 0.02 + (i++ % 20) * 0.01);
-    }
-  }, 25);
-  const server = createServer(async (_req, res) => {
-    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-  });
-  const port = await listen(server);
-  cleanup.push(
-    () => clearInterval(timer),
-    () => new Promise<void>((resolve) => server.close(() => resolve())),
-  );
-  return `127.0.0.1:${port}`;
+/** A fake deployment serving real bot metrics; returns its scrape target. */
+async function deployment(name: MetricDeployment, perTick: number, errorRate: number): Promise<string> {
+  return (await serveDeployment(name, perTick, errorRate, (stop) => cleanup.push(stop))).target;
 }
 
 interface Pair {
@@ -127,18 +106,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function qsb(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    env: {},
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    isTTY: false,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('qsb monitor --prometheus (real Prometheus): the same verdict as scraping directly', () => {
   async function both({ targets, prometheus }: Pair, extra: string[] = []) {

@@ -2,19 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/main.ts';
-
-async function qsb(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    env: {},
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    isTTY: false,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+import { qsb } from '../support/qsb.ts';
 
 let dir = '';
 afterEach(async () => {

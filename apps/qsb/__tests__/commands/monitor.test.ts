@@ -5,22 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultJudgeConfigInput } from '@qsb/canary';
-import { createBotMetrics, type MetricDeployment } from '@qsb/metrics';
+import type { MetricDeployment } from '@qsb/metrics';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/main.ts';
-
-async function qsb(argv: string[], isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    env: {},
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    isTTY,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+import { serveDeployment } from '../support/deployment.ts';
+import { qsb } from '../support/qsb.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,36 +23,9 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/**
- * A deployment: a real prom-client registry with the bot's metrics, served on /metrics, with traffic
- * driven every 25 ms at `perTick` interactions of which a share `errorRate` fail.
- */
-async function deployment(deployment: MetricDeployment, perTick: number, errorRate: number) {
-  const registry = new Registry();
-  const metrics = createBotMetrics({ registry, deployment, version: 'test', collectDefaultMetrics: true });
-  metrics.shardsOwned.set(deployment === 'canary' ? 4 : 12);
-  let owed = 0;
-  let i = 0;
-  const timer = setInterval(() => {
-    for (let k = 0; k < perTick; k++) {
-      owed += errorRate;
-      const failed = owed >= 1;
-      if (failed) owed -= 1;
-      i++;
-      metrics.observeInteraction('ping', failed ? 'error' : 'ok', 0.02 + (i % 20) * 0.01);
-    }
-  }, 25);
-  cleanup.push(() => clearInterval(timer));
-  const url = await listen(
-    createServer(async (req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-    }),
-  );
-  return `${url}/metrics`;
+/** A fake deployment serving real bot metrics; returns its /metrics URL. */
+async function deployment(name: MetricDeployment, perTick: number, errorRate: number): Promise<string> {
+  return (await serveDeployment(name, perTick, errorRate, (stop) => cleanup.push(stop))).metricsUrl;
 }
 
 async function tempDir(): Promise<string> {
@@ -175,6 +137,7 @@ describe('qsb monitor', () => {
         ...['--production', production, '--canary', `${canary}/metrics`],
         ...['--duration', '1.5s', '--interval', '0.5s', '--min-duration', '0s', '--json'],
       ],
+      {},
       true,
     );
     expect(code).toBe(2);

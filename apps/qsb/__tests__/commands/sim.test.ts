@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main.ts';
+import { qsb } from '../support/qsb.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -68,12 +69,10 @@ describe('qsb sim', () => {
     ],
     [['sim', '--bogus'], "unknown option '--bogus'"],
   ])('refuses %j with exit code 3', async (argv, message) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, { env: {}, out: (l) => out.push(l), err: (l) => err.push(l) });
+    const { code, out, err } = await qsb(argv);
     expect(code).toBe(3);
-    expect(out).toEqual([]);
-    expect(err.join('\n')).toContain(message);
+    expect(out).toBe('');
+    expect(err).toContain(message);
   });
 
   it('runs as a process until SIGTERM, with traffic', async () => {
