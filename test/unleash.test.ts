@@ -105,8 +105,9 @@ describe('against a real Unleash server', () => {
     const guild = GUILDS_ON[0] as string;
     expect(canary.flag(FLAG, guild)).toBe(true);
     // unleash-server publishes changes to its client API on its own 1 s revision cycle; a direct poll
-    // of that API (every 25 ms, no ETag) shows when the server served the change, so that the client's
-    // share (one refresh, at most) is measured apart from the server's.
+    // of that API (every 25 ms, no ETag) shows when a fresh request first sees the change. The client
+    // polls with an ETag, which the server only moves on that cycle, so this time is logged for
+    // diagnosis but bounds nothing.
     const servedOff = async () => {
       const response = await fetch(`${server.url}client/features`, {
         headers: { authorization: server.clientToken },
@@ -130,9 +131,8 @@ describe('against a real Unleash server', () => {
       `kill switch: served by unleash-server after ${served} ms, seen by the client after ${seen} ms (refresh 1000 ms)`,
     );
     expect(canary.flag(FLAG, guild)).toBe(false);
-    // The client's share: at most one refresh (plus the request) after the server serves the change.
-    expect(seen - served).toBeLessThanOrEqual(1250);
-    // End to end: the server's revision cycle (1 s) plus one refresh, with the same slack.
+    // End to end: the server's revision cycle (at most 1 s) plus one refresh (1 s), with 250 ms for
+    // the requests and timers.
     expect(seen).toBeLessThanOrEqual(2250);
   });
 });
