@@ -28,3 +28,14 @@ fi
 if [ ! -x /usr/bin/prometheus ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+
+# Redis, for the store's Redis backend (sessions, leases, the routing plan across processes).
+# Chromium, for the dashboard's browser test (driven by playwright-core; no browser download).
+missing=()
+[ -x /usr/bin/redis-server ] || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/promtool ] || missing+=(prometheus)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "test-servers: installing ${missing[*]} (Debian)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

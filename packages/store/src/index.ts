@@ -1,0 +1,1 @@
+export type { Lease, Store, StoreKind, Versioned, WatchOptions, WriteOptions } from './store.ts';
