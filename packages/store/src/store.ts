@@ -88,11 +88,7 @@ export interface Store {
    * expired). Returns a function that stops watching. Errors reading the store go to `onError`, and
    * watching goes on.
    */
-  watch(
-    key: string,
-    onChange: (record: Versioned | undefined) => void,
-    options?: WatchOptions,
-  ): () => void;
+  watch(key: string, onChange: (record: Versioned | undefined) => void, options?: WatchOptions): () => void;
 
   /** The store's clock, in ms since the Unix epoch: the clock leases and TTLs expire by. */
   now(): Promise<number>;
