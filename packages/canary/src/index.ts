@@ -33,7 +33,9 @@ export {
   bucketValues,
   type DataStatus,
   emptyData,
+  GaugeStaleMs,
   type MetricData,
+  type SeenSeries,
   type Side,
 } from './judge/extract.ts';
 export { formatVerdict } from './judge/format.ts';
