@@ -1,4 +1,11 @@
 export { DiscordSimError, type DiscordSimErrorCode, DiscordSimErrorCodes } from './errors/DiscordSimError.ts';
+export {
+  type ActiveSimFault,
+  parseSimFaultRequest,
+  SIM_FAULT_TYPES,
+  type SimFaultParse,
+  type SimFaultRequest,
+} from './faults/faultRequest.ts';
 export type { GatewayEvent } from './gateway/Gateway.ts';
 export {
   type IdentifyDecision,
