@@ -111,7 +111,7 @@ export function simCommand({ out, err, signal }: CliContext): Command {
       const stats = sim.stats();
       await sim.close();
       err(
-        `qsb sim: stopped; ${stats.identifies.length} identifies, ${stats.interactions.dispatched} interactions (answered once: ${stats.interactions.answered.one}, never: ${stats.interactions.answered.zero}, twice or more: ${stats.interactions.answered.twoOrMore})`,
+        `qsb sim: stopped; ${stats.identifies.length} identifies, ${stats.interactions.dispatched} interactions (answered once: ${stats.interactions.answered.one}, never: ${stats.interactions.answered.zero}, twice or more: ${stats.interactions.answered.twoOrMore}, too late (expired): ${stats.interactions.answered.expired})`,
       );
     });
 }
