@@ -37,7 +37,7 @@ export type {
   SimStats,
 } from './stats.ts';
 export { nodeTimers, type SimTimer, type SimTimers } from './timers.ts';
-export type { TrafficOptions } from './traffic/Traffic.ts';
+export type { TrafficCommand, TrafficOptions } from './traffic/Traffic.ts';
 export { type Random, seededRandom } from './world/random.ts';
 export { DISCORD_EPOCH, makeSnowflake, snowflakeTime } from './world/snowflake.ts';
 export {
