@@ -71,3 +71,10 @@ export {
   type Interval,
   mixtureRadius,
 } from './stats/sequential.ts';
+export {
+  type BoundaryCache,
+  createBoundaryCache,
+  obrienFlemingSpending,
+  powerQuantile,
+  spendingBoundaries,
+} from './stats/spending.ts';
