@@ -22,10 +22,14 @@ export {
 } from './exposition/parse.ts';
 export {
   type DataNeeded,
+  type Detectable,
   type EffectReport,
+  type EvaluateOptions,
   evaluate,
+  formatRatio,
   type MetricDecision,
   type MetricReason,
+  type ScrapeHealth,
   type Verdict,
 } from './judge/evaluate.ts';
 export {
@@ -53,6 +57,7 @@ export {
   compareLevels,
   compareMeans,
   compareRates,
+  compareTrends,
   type LevelPoint,
   type MeanInterval,
   MinLevelPoints,
