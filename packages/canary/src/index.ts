@@ -61,6 +61,7 @@ export {
   type LevelPoint,
   type MeanInterval,
   MinLevelPoints,
+  MinTrendPoints,
   type Moments,
   type RateInterval,
   type Tuning,

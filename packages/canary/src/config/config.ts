@@ -164,7 +164,8 @@ export const DefaultJudgeConfigInput = {
         name: [Catalog.shardReconnects.name, Catalog.shardResumes.name, Catalog.shardInvalidSessions.name],
       },
       exposure: { gaugeHours: { name: Catalog.shardsOwned.name } },
-      tolerance: { relative: 2, absolute: 6 },
+      // Two reconnects of four shards in five minutes (6 per shard-hour) already point bad.
+      tolerance: { relative: 2, absolute: 3 },
       weight: 1,
       unit: 'per shard-hour',
     },
@@ -203,7 +204,9 @@ export const DefaultJudgeConfigInput = {
       kind: 'gauge',
       gauge: { name: ProcessMetricNames.residentMemory },
       trend: true,
-      tolerance: { relative: 1, absolute: 50e6 },
+      // Over 5 minutes, resident memory's own swings (GC, buffers) blur a slope of about 50 MB/h;
+      // 150 MB/h (2.5 MB/min) is what the window tells apart. Longer windows can tolerate less.
+      tolerance: { relative: 1, absolute: 150e6 },
       weight: 1,
       unit: 'bytes/h',
     },

@@ -1,3 +1,5 @@
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import type { JudgeConfig, MetricConfig } from '../config/config.ts';
 import {
   type Comparison,
@@ -6,6 +8,7 @@ import {
   compareRates,
   compareTrends,
   MinLevelPoints,
+  MinTrendPoints,
 } from '../stats/estimators.ts';
 import {
   type Component,
@@ -221,8 +224,15 @@ interface Test {
   readonly bad: number;
 }
 
-function zOf(bad: number, tolerance: number, se: number): number {
-  if (se > 0 && Number.isFinite(se)) return (bad - tolerance) / se;
+/** A t statistic with `df` degrees of freedom as the normal z of the same tail probability. */
+function tAsZ(t: number, df: number | undefined): number {
+  if (df === undefined || !Number.isFinite(t)) return t;
+  if (df < 1) return 0;
+  return t >= 0 ? -normalQuantile(tCdf(-t, df), 0, 1) : normalQuantile(tCdf(t, df), 0, 1);
+}
+
+function zOf(bad: number, tolerance: number, se: number, df?: number): number {
+  if (se > 0 && Number.isFinite(se)) return tAsZ((bad - tolerance) / se, df);
   // A noiseless reading (every shard READY on both sides): the sign of the gap decides alone.
   if (se === 0) return bad > tolerance ? Infinity : bad < tolerance ? -Infinity : 0;
   return 0;
@@ -322,13 +332,19 @@ function testsOf(
     const bad = sign * log.estimate;
     const score = log.scoreAt?.(sign * tolerance);
     const se = score ? score.se : Math.sqrt(log.variance);
-    tests.push({ z: score ? sign * score.z : zOf(bad, tolerance, se), se, ratio: true, tolerance, bad });
+    tests.push({
+      z: score ? sign * score.z : zOf(bad, tolerance, se, comparison.degreesOfFreedom),
+      se,
+      ratio: true,
+      tolerance,
+      bad,
+    });
   }
   if (differenceComponent && comparison.difference) {
     const tolerance = differenceComponent.tolerance;
     const bad = sign * comparison.difference.estimate;
     const se = Math.sqrt(varianceAtTolerance ?? comparison.difference.variance);
-    tests.push({ z: zOf(bad, tolerance, se), se, ratio: false, tolerance, bad });
+    tests.push({ z: zOf(bad, tolerance, se, comparison.degreesOfFreedom), se, ratio: false, tolerance, bad });
   }
   return tests;
 }
@@ -362,7 +378,7 @@ function judgeMetric(config: MetricConfig, data: MetricData, ctx: MetricContext)
     const why =
       data.status.missing ??
       (data.kind === 'gauge'
-        ? `fewer than ${MinLevelPoints} paired readings so far`
+        ? `fewer than ${config.kind === 'gauge' && config.trend ? MinTrendPoints : MinLevelPoints} paired readings so far`
         : 'no interval with data on both sides so far');
     const decision = config.noData === 'ignore' ? 'ignored' : 'no-data';
     return {

@@ -33,6 +33,11 @@ export interface Comparison {
   readonly dispersion: number;
   /** How many intervals carried information on both sides. */
   readonly intervals: number;
+  /**
+   * The degrees of freedom of a variance estimated from the readings themselves (gauges): tests read
+   * their statistic on Student's t, not the normal, so a few readings cannot claim certainty.
+   */
+  readonly degreesOfFreedom?: number;
 }
 
 /** How the estimators treat overdispersion. */
@@ -389,6 +394,8 @@ export interface LevelPoint {
 
 /** The fewest paired readings before a gauge is judged. */
 export const MinLevelPoints = 4;
+/** The fewest paired readings before a gauge's growth is judged: a slope needs a longer run. */
+export const MinTrendPoints = 8;
 
 interface Fit extends Estimate {
   /** Change per second. */
@@ -423,7 +430,10 @@ function currentLevel(points: readonly { t: number; v: number }[]): Fit {
     if (i > 0) lag += e * (residuals[i - 1] ?? 0);
   }
   const sigma2 = ss / Math.max(1, k - 2);
-  const rho = ss > 0 ? Math.min(0.9, Math.max(0, lag / ss)) : 0;
+  // The lag-1 autocorrelation of residuals is biased low in short series; Kendall's correction
+  // (1 + 3 rho) / k puts it back, so that successive readings do not count as independent evidence.
+  const raw = ss > 0 ? lag / ss : 0;
+  const rho = ss > 0 ? Math.min(0.9, Math.max(0, raw + (1 + 3 * raw) / k)) : 0;
   const inflation = (1 + rho) / (1 - rho);
   const leverage = 1 / k + (sxx > 0 ? (last - tm) ** 2 / sxx : 0);
   return {
@@ -452,6 +462,7 @@ export function compareLevels(points: readonly LevelPoint[]): Comparison | undef
     difference: interval(canary - production, variance),
     dispersion: 1,
     intervals: points.length,
+    degreesOfFreedom: points.length - 2,
   };
   if (!(points.every((p) => p.canary > 0 && p.production > 0) && canary > 0 && production > 0)) return base;
   const log = currentLevel(points.map((p) => ({ t: p.t, v: Math.log(p.canary / p.production) })));
@@ -464,7 +475,7 @@ export function compareLevels(points: readonly LevelPoint[]): Comparison | undef
  * with its variance inflated for lag-1 autocorrelation. No ratio: production's growth is near zero.
  */
 export function compareTrends(points: readonly LevelPoint[]): Comparison | undefined {
-  if (points.length < MinLevelPoints) return undefined;
+  if (points.length < MinTrendPoints) return undefined;
   const hour = 3600;
   const canary = currentLevel(points.map((p) => ({ t: p.t, v: p.canary }))).slope * hour;
   const production = currentLevel(points.map((p) => ({ t: p.t, v: p.production }))).slope * hour;
@@ -475,5 +486,6 @@ export function compareTrends(points: readonly LevelPoint[]): Comparison | undef
     difference: interval(canary - production, gap.slopeVariance * hour * hour),
     dispersion: 1,
     intervals: points.length,
+    degreesOfFreedom: points.length - 2,
   };
 }
