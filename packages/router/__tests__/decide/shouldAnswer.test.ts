@@ -36,7 +36,7 @@ const alive: LeaseView = {
   canaryMembers: [1],
 };
 const stale: LeaseView = { ...alive, viewAt: NOW - 1500 };
-const canaryGone: LeaseView = { viewAt: NOW - 100, canaryMembers: [] };
+const canaryGone: LeaseView = { ...alive, canaryMembers: [] };
 
 describe('shouldAnswer', () => {
   it.each([
@@ -72,10 +72,12 @@ describe('shouldAnswer', () => {
       false,
       'lease-too-new',
     ],
-    [stable, canary, 1, NOW, canaryGone, false, 'lease-lost'],
+    [stable, canary, 1, NOW, { viewAt: NOW - 100, canaryMembers: [] }, false, 'lease-lost'],
     [stable, production, 1, NOW, canaryGone, true, 'failover'],
     [stable, production, 1, NOW, { ...canaryGone, viewAt: NOW - 1500 }, false, 'stale-view'],
     [stable, production, 0, NOW - 6000, alive, false, 'too-old'],
+    [stable, production, 0, NOW, { viewAt: NOW - 100, canaryMembers: [1] }, false, 'lease-lost'],
+    [stable, production, 0, NOW, { viewAt: NOW - 1500, canaryMembers: [1] }, true, 'owner'],
   ] as const)('vector %#', (plan, self, shard, created, leases, answer, reason) => {
     const decision = shouldAnswer(plan, self, shard, snowflakeAt(created), NOW, leases);
     expect(decision).toMatchObject({ answer, reason });

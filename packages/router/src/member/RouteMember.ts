@@ -42,6 +42,7 @@ export class RouteMember {
   private ready = new Set<number>();
   private lastAck: string | undefined;
   private warnedConfig = false;
+  private warnedHeld = false;
 
   public constructor(options: RouteMemberOptions) {
     this.store = options.store;
@@ -180,12 +181,14 @@ export class RouteMember {
     );
     // The store stamps expiresAt = its clock at the acquisition + ttl: the exact acquisition time.
     if (this.lease !== undefined) this.acquiredAt = this.lease.expiresAt - ttlMs;
-    if (this.lease === undefined) {
+    // Logged once per loss, not at every refresh.
+    if (this.lease === undefined && !this.warnedHeld) {
       this.logger.warn(
         { member: this.identity, lease: memberLease(this.self.deployment, this.self.dyno) },
-        'member lease held by another process of the same dyno',
+        'member lease held by another process of the same dyno: not answering until it is free',
       );
     }
+    this.warnedHeld = this.lease === undefined;
   }
 
   private async acknowledge(plan: RoutingPlan): Promise<void> {
