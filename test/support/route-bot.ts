@@ -2,7 +2,7 @@
 // interaction only when its RouteMember says so. It stands for the runtime's integration in the router
 // rehearsal (test/route-rehearsal.test.ts). Env: QSB_STORE, CANARY, SHARD_COUNT, SHARD_PERCENT,
 // SIM_API, SIM_TOKEN. Prints one JSON line per event on stdout.
-import { RouteMember } from '@qsb/router';
+import { followPlan, RouteMember } from '@qsb/router';
 import { createStore } from '@qsb/store';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 
@@ -54,28 +54,25 @@ function close(shard: number): void {
   print({ msg: 'shard closed', shard });
 }
 
-let stopping = false;
-async function loop(): Promise<void> {
-  while (!stopping) {
-    try {
-      await member.refresh();
-      const wanted = new Set(member.wantedShards());
-      for (const shard of wanted) if (!clients.has(shard)) connect(shard);
-      for (const shard of [...clients.keys()]) if (!wanted.has(shard)) close(shard);
-      member.setReady(ready);
-    } catch (error) {
-      print({ msg: 'refresh failed', error: (error as Error).message });
-    }
-    await new Promise((resolve) => setTimeout(resolve, member.refreshIntervalMs));
-  }
-}
+const following = followPlan({
+  member,
+  logger: { info: (_, msg) => print({ msg }), warn: (_, msg) => print({ msg, warn: true }) },
+  shards: {
+    held: () => [...clients.keys()],
+    ready: () => [...ready],
+    add: async (ids) => {
+      for (const shard of ids) connect(shard);
+    },
+    remove: async (ids) => {
+      for (const shard of ids) close(shard);
+    },
+  },
+});
 
 process.once('SIGTERM', async () => {
-  stopping = true;
-  await member.leave();
+  await following.stop();
   await Promise.all([...clients.values()].map((client) => client.destroy()));
   await store.close();
   process.exit(0);
 });
 print({ msg: 'started' });
-await loop();
