@@ -158,6 +158,14 @@ describe('router', () => {
     await run(world, 750);
     expect(canary?.member.decide(1, snowflakeAt(world.clock)).answer).toBe(true);
     expect(production?.member.decide(1, snowflakeAt(world.clock)).answer).toBe(false);
+    expect(production.member.snapshot()).toMatchObject({
+      epoch: 1,
+      phase: 'Stable',
+      percent: 20,
+      leaseHeld: true,
+    });
+    expect(production.member.snapshot().decisions.failover).toBe(1);
+    expect(production.member.snapshot().decisions['canary-alive']).toBeGreaterThan(1);
   });
 
   it('logs a process whose SHARD_PERCENT disagrees with the store, and follows the store', async () => {

@@ -15,7 +15,7 @@ export {
   type PlanFollowing,
   type RoutedShards,
 } from './member/followPlan.ts';
-export { RouteMember, type RouteMemberOptions } from './member/RouteMember.ts';
+export { RouteMember, type RouteMemberOptions, type RouteMemberSnapshot } from './member/RouteMember.ts';
 export { cancelMove, type MoveStep, missingAcks, nextMoveStep, startMove } from './move/steps.ts';
 export {
   type BootPlan,
