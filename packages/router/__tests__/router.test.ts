@@ -116,6 +116,23 @@ describe('router', () => {
     await expect(empty.status()).rejects.toMatchObject({ code: 'NO_PLAN' });
   });
 
+  it('aborts a move left in Connecting past its deadline by a dead router, then starts the new one', async () => {
+    const world = new World({ shardCount: 10, percent: 20 });
+    await run(world, 500);
+    world.crash(world.procs[1] as Proc);
+    await world.router.begin(50);
+    world.advance(61_000);
+    const plan = await world.router.begin(0);
+    expect(plan).toMatchObject({ phase: 'Connecting', move: { from: 20, to: 0 } });
+    expect(world.log.filter((line) => line.startsWith('route '))).toEqual([
+      expect.stringMatching(/^route Stable -> Connecting: move 20% -> 50%/),
+      expect.stringMatching(
+        /^route Connecting -> Aborted: move 20% -> 50% aborted: not ready by the deadline/,
+      ),
+      expect.stringMatching(/^route Aborted -> Connecting: move 20% -> 0%/),
+    ]);
+  });
+
   it('previews a move with the shards, the share of guilds and the order, writing nothing', async () => {
     const world = new World({ shardCount: 10, percent: 20 });
     await run(world, 250);

@@ -173,7 +173,18 @@ export function createRouter(options: RouterOptions): Router {
 
   const begin = async (percent: number): Promise<RoutingPlan> => {
     checkPercent(percent);
-    const current = await read();
+    let current = await read();
+    const move = current.plan.move;
+    if (
+      current.plan.phase === 'Connecting' &&
+      move &&
+      move.to !== percent &&
+      (await store.now()) >= move.connectDeadline
+    ) {
+      // A move whose router died before its deadline: abort it (nobody cut over), then start this one.
+      await step();
+      current = await read();
+    }
     refuse(current.plan, percent);
     if (moving(current.plan) || current.plan.percent === percent) return current.plan;
     const started = await commit(current, startMove(current.plan, percent, await store.now(), newId()));
