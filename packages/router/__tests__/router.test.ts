@@ -161,6 +161,12 @@ describe('router', () => {
     expect(takeover).toBeGreaterThanOrEqual(2500);
     expect(takeover).toBeLessThanOrEqual(3000 + 500);
     expect(production?.member.wantedShards()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await world.router.status()).holdings).toContainEqual({
+      deployment: 'canary',
+      dyno: 1,
+      shards: [1, 2],
+      failoverTo: 'production:1',
+    });
     world.restart(canary);
     // The canary takes its lease at its first refresh; production sees it at its next one.
     await run(world, 500);

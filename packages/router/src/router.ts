@@ -34,6 +34,8 @@ export interface RouteHolding {
   readonly shards: readonly number[];
   /** The member lease of that slot, if live. */
   readonly lease?: Lease;
+  /** For a canary dyno without a live lease: the production dyno answering its shards (failover). */
+  readonly failoverTo?: string;
 }
 
 /** What `status()` reports. */
@@ -208,9 +210,11 @@ export function createRouter(options: RouterOptions): Router {
         for (let dyno = 1; dyno <= plan.dynos[deployment]; dyno++) {
           const lease = leases.find((l) => l.name === `route:member:${deployment}:${dyno}`);
           const shards = shardsOf(plan, plan.percent, { deployment, dyno });
-          holdings.push(
-            lease === undefined ? { deployment, dyno, shards } : { deployment, dyno, shards, lease },
-          );
+          if (lease !== undefined) holdings.push({ deployment, dyno, shards, lease });
+          else if (deployment === 'canary' && shards.length > 0) {
+            const failoverTo = `production:${((dyno - 1) % plan.dynos.production) + 1}`;
+            holdings.push({ deployment, dyno, shards, failoverTo });
+          } else holdings.push({ deployment, dyno, shards });
         }
       }
       const waitingFor =
