@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
@@ -270,6 +270,8 @@ export async function startRuntime<const F extends string = never>(
     resolveFatal = resolve;
   });
   const abort = new AbortController();
+  // Every waiting shard listens on it: as many listeners as shards is expected.
+  setMaxListeners(0, abort.signal);
   const label = (id: number) => ({ shard: String(id) });
 
   const handler: InteractionHandler = createInteractionHandler<F>({
@@ -409,6 +411,11 @@ export async function startRuntime<const F extends string = never>(
       const delay = backoff.next(shardId);
       if (backoff.failures(shardId) === 2) {
         logger.warn({ shard: shardId, delayMs: Math.round(delay) }, 'shard cannot reconnect: backing off');
+      } else if (delay > 0) {
+        logger.debug(
+          { shard: shardId, delayMs: delay, failures: backoff.failures(shardId) },
+          'reconnect backoff',
+        );
       }
       return delay > 0 ? sleep(delay, abort.signal).catch(() => {}) : undefined;
     },

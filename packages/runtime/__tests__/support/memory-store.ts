@@ -45,24 +45,31 @@ export class TestStore implements Store {
     if (!e || (expected !== undefined && e.version !== expected)) return false;
     return this.#keys.delete(key);
   }
+  // Each operation is atomic, as in a real store: no await between its read and its write.
   async acquire(name: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
-    const held = await this.holder(name);
+    return this.#acquire(name, owner, ttlMs);
+  }
+  #acquire(name: string, owner: string, ttlMs: number): Lease | undefined {
+    const held = this.#holder(name);
     if (held && held.owner !== owner) return undefined;
     const lease = { name, owner, token: held?.token ?? ++this.#tokens, expiresAt: this.clock + ttlMs };
     this.#leases.set(name, lease);
     return lease;
   }
   async renew(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    const held = await this.holder(lease.name);
+    const held = this.#holder(lease.name);
     if (!held || held.token !== lease.token) return undefined;
-    return this.acquire(lease.name, lease.owner, ttlMs);
+    return this.#acquire(lease.name, lease.owner, ttlMs);
   }
   async release(lease: Lease): Promise<boolean> {
-    const held = await this.holder(lease.name);
+    const held = this.#holder(lease.name);
     if (!held || held.token !== lease.token) return false;
     return this.#leases.delete(lease.name);
   }
   async holder(name: string): Promise<Lease | undefined> {
+    return this.#holder(name);
+  }
+  #holder(name: string): Lease | undefined {
     const lease = this.#leases.get(name);
     if (lease && lease.expiresAt <= this.clock) {
       this.#leases.delete(name);
@@ -73,7 +80,7 @@ export class TestStore implements Store {
   async leases(prefix: string): Promise<Lease[]> {
     const out: Lease[] = [];
     for (const name of this.#leases.keys()) {
-      const l = name.startsWith(prefix) ? await this.holder(name) : undefined;
+      const l = name.startsWith(prefix) ? this.#holder(name) : undefined;
       if (l) out.push(l);
     }
     return out;

@@ -7,7 +7,7 @@ import { type CommandInteraction, isExpired } from './interaction.ts';
 export const ACK_DEADLINE_MS = 3000;
 
 /** What a command handler may use besides the interaction. */
-export interface CommandContext<F extends string = string> {
+export interface CommandContext<F extends string = never> {
   /** Heartbeat round trip of the shard that received the interaction, in ms (-1 before the first ACK). */
   readonly shardPing: number;
   /**
@@ -20,7 +20,7 @@ export interface CommandContext<F extends string = string> {
 }
 
 /** A slash command: its registration payload and its handler. */
-export interface Command<F extends string = string> {
+export interface Command<F extends string = never> {
   readonly name: string;
   readonly definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   readonly execute: (interaction: CommandInteraction, ctx: CommandContext<F>) => Promise<void>;
