@@ -14,7 +14,7 @@ import {
   type ShardPlan,
   shardsForProcess,
 } from '@qsb/sharding';
-import type { Store } from '@qsb/store';
+import { createStore, type Store } from '@qsb/store';
 import {
   type APIChatInputApplicationCommandInteraction,
   type APIGatewayBotInfo,
@@ -120,16 +120,8 @@ const stateValue: Record<ShardState, number> = {
   closed: ShardStatusValues.reconnecting,
 };
 
-async function defaultOpenStore(spec: StoreSpec): Promise<Store> {
-  // Loaded lazily so that a bot given its own store never loads the store implementations.
-  const mod = (await import('@qsb/store')) as unknown as {
-    createStore?: (url: string) => Promise<Store>;
-  };
-  if (typeof mod.createStore !== 'function') {
-    throw new RuntimeError(RuntimeErrorCodes.InvalidOption, `no store implementation for ${spec.kind}`);
-  }
-  return mod.createStore(spec.url);
-}
+/** Opens the store `QSB_STORE` names with the store package. */
+const defaultOpenStore = (spec: StoreSpec): Promise<Store> => createStore(spec.url);
 
 /** Step: refuse a flags file that is missing or malformed before anything connects. */
 function checkFlagsFile(config: RuntimeConfig, usesFlags: boolean): void {

@@ -1,11 +1,12 @@
-import type { Command } from '@qsb/runtime';
+import type { Command, CommandContext as RuntimeCommandContext } from '@qsb/runtime';
 import { SlashCommandBuilder } from 'discord.js';
-
-/** The flags the bot's commands use: a misspelled name fails to compile. */
-export const FlagNames = ['quantum'] as const;
+import type { FlagName } from './flags.ts';
 
 /** A command of Quantum-Superbot. */
-export type BotCommand = Command<(typeof FlagNames)[number]>;
+export type BotCommand = Command<FlagName>;
+
+/** What a command of Quantum-Superbot may use besides the interaction. */
+export type CommandContext = RuntimeCommandContext<FlagName>;
 
 /** Longest report text accepted (Discord's limit for a string option is 6,000). */
 export const MAX_REPORT_LENGTH = 1000;

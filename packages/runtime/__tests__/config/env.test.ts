@@ -23,6 +23,15 @@ describe('parseRuntimeEnv', () => {
     expect(config.registerCommands).toBe(false);
   });
 
+  it('takes a DISCORD_API_URL copied with /v10 as the API root', () => {
+    expect(parseRuntimeEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api/v10/' }).apiUrl).toBe(
+      'http://127.0.0.1:5000/api',
+    );
+    expect(parseRuntimeEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api' }).apiUrl).toBe(
+      'http://127.0.0.1:5000/api',
+    );
+  });
+
   it('lets production alone at 0% take Discord’s recommended shard count', () => {
     expect(
       parseRuntimeEnv({ DISCORD_TOKEN: 't.t.t', SHARD_PERCENT: '0' }).sharding.shardCount,
@@ -39,14 +48,18 @@ describe('parseRuntimeEnv', () => {
     [{ PORT: '70000' }, 'PORT="70000": must be an integer from 0 to 65535'],
     [{ DISCORD_API_URL: 'not a url' }, 'DISCORD_API_URL="not a url": must be an absolute http(s) URL'],
     [{ DISCORD_API_URL: 'ftp://x' }, 'DISCORD_API_URL="ftp://x": must be an http(s) URL'],
+    [
+      { DISCORD_API_URL: 'https://discord.com/api/v9' },
+      'DISCORD_API_URL="https://discord.com/api/v9": must be the API root without a version',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace'],
     [{ IDENTIFY_WINDOW_MS: '0' }, 'IDENTIFY_WINDOW_MS="0"'],
     [{ REGISTER_COMMANDS: 'sometimes' }, 'REGISTER_COMMANDS="sometimes"'],
     [{ UNLEASH_URL: 'http://127.0.0.1:4242/api' }, 'UNLEASH_URL is set but UNLEASH_API_TOKEN is not'],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters'],
     [{ QSB_VERSION: 'v 1' }, 'QSB_VERSION="v 1"'],
-    [{ QSB_STORE: 'postgres://x' }, 'QSB_STORE="postgres://x": must be memory:, file:PATH or redis://'],
-    [{ QSB_STORE: 'file:' }, 'QSB_STORE="file:"'],
+    [{ QSB_STORE: 'postgres://x' }, 'QSB_STORE="postgres://x" is not a store; allowed: memory:, file:PATH'],
+    [{ QSB_STORE: 'file:' }, 'QSB_STORE="file:" names no file'],
     [{ QSB_IDENTIFY: 'fast' }, 'QSB_IDENTIFY="fast": must be schedule or store'],
   ])('refuses %j with one line', (override, message) => {
     const env: Record<string, string | undefined> = { ...base, ...override };
@@ -62,21 +75,18 @@ describe('parseRuntimeEnv', () => {
   });
 
   it('names the store: a file under .qsb/ by default, memory, a file, Redis', () => {
-    expect(parseRuntimeEnv(base).store).toEqual({
-      kind: 'file',
-      url: 'file:.qsb/store.json',
-      path: '.qsb/store.json',
-    });
+    expect(parseRuntimeEnv(base).store).toMatchObject({ kind: 'file', url: undefined });
+    expect(parseRuntimeEnv(base).store.description).toMatch(/\.qsb\/store\.json$/);
     expect(parseRuntimeEnv(base).identify).toBe('schedule');
     expect(parseStoreSpec('memory:').kind).toBe('memory');
-    expect(parseStoreSpec('file:/tmp/s.json')).toMatchObject({ kind: 'file', path: '/tmp/s.json' });
+    expect(parseStoreSpec('file:/tmp/s.json')).toMatchObject({ kind: 'file', description: 'file:/tmp/s.json' });
     const redis = parseRuntimeEnv({ ...base, QSB_STORE: 'redis://:pw@127.0.0.1:6379/0' });
     expect(redis.store.kind).toBe('redis');
     expect(redis.identify).toBe('store');
   });
 
   it('never prints a Redis password it refuses', () => {
-    expect(() => parseStoreSpec('redis://:hunter2@')).toThrow(/QSB_STORE is not a valid redis/);
+    expect(() => parseStoreSpec('redis://:hunter2@')).toThrow(/QSB_STORE=/);
     expect(() => parseStoreSpec('redis://:hunter2@')).not.toThrow(/hunter2/);
     expect(() => parseStoreSpec('mongodb://u:hunter2@h')).not.toThrow(/hunter2/);
   });

@@ -1,13 +1,17 @@
 import { FlagsError, parseFlagsEnv, type UnleashServerOptions } from '@qsb/flags';
 import { parseShardingEnv, type ShardingEnv, ShardingError } from '@qsb/sharding';
 import type { Level } from 'pino';
+import { parseStoreUrl, StoreError, type StoreKind } from '@qsb/store';
 import { RuntimeError, RuntimeErrorCodes } from '../errors/RuntimeError.ts';
 
-/** Where the session store is, as `QSB_STORE` names it. */
-export type StoreSpec =
-  | { readonly kind: 'memory'; readonly url: string }
-  | { readonly kind: 'file'; readonly url: string; readonly path: string }
-  | { readonly kind: 'redis'; readonly url: string };
+/** Where the session store is, as `QSB_STORE` names it: the value, checked, and where it points. */
+export interface StoreSpec {
+  readonly kind: StoreKind;
+  /** `QSB_STORE` as given (undefined: the default file), for `createStore`. */
+  readonly url: string | undefined;
+  /** Printable, password masked. */
+  readonly description: string;
+}
 
 /** How identifies are spaced: the shared wall-clock schedule, or leases `identify:<bucket>` in the store. */
 export type IdentifyMode = 'schedule' | 'store';
@@ -56,7 +60,6 @@ export const RuntimeConfigDefaults = {
   version: 'dev',
   shutdownGraceMs: 25_000,
   flagsFile: 'flags/features.json',
-  storeFile: '.qsb/store.json',
 } as const;
 
 const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -71,33 +74,18 @@ function refuse(name: string, value: string, allowed: string): RuntimeError {
   return configError(`${name}=${JSON.stringify(value)}: ${allowed}`);
 }
 
-/** Reads `QSB_STORE`: `memory:`, `file:PATH`, `redis://...` or `rediss://...`; unset is the default file. */
+/**
+ * Reads `QSB_STORE` (`memory:`, `file:PATH`, `redis://...`, `rediss://...`; unset: `.qsb/store.json` in
+ * the working directory) with the store package's own parser, so that the bot and `qsb` agree.
+ */
 export function parseStoreSpec(value: string | undefined): StoreSpec {
-  if (value === undefined) {
-    return {
-      kind: 'file',
-      url: `file:${RuntimeConfigDefaults.storeFile}`,
-      path: RuntimeConfigDefaults.storeFile,
-    };
+  try {
+    const location = parseStoreUrl(value);
+    return { kind: location.kind, url: value, description: location.description };
+  } catch (error) {
+    if (error instanceof StoreError) throw configError(error.detail);
+    throw error;
   }
-  const allowed = 'must be memory:, file:PATH or redis://[user:password@]host[:port][/db]';
-  if (value === 'memory:') return { kind: 'memory', url: value };
-  if (value.startsWith('file:')) {
-    const path = value.slice('file:'.length);
-    if (path.length === 0 || /[\0\n]/.test(path)) throw refuse('QSB_STORE', value, allowed);
-    return { kind: 'file', url: value, path };
-  }
-  if (/^rediss?:\/\//.test(value)) {
-    try {
-      const url = new URL(value);
-      if (url.hostname.length === 0) throw new Error('no host');
-    } catch {
-      // The value may hold a password: name the variable, not the value.
-      throw configError(`QSB_STORE is not a valid redis:// URL: ${allowed}`);
-    }
-    return { kind: 'redis', url: value };
-  }
-  throw refuse('QSB_STORE', value.replace(/\/\/[^@/]*@/, '//***@'), allowed);
 }
 
 function readInt(env: Env, name: string, min: number, max: number): number | undefined {
@@ -130,6 +118,24 @@ function readUrl(env: Env, name: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw refuse(name, value, 'must be an http(s) URL');
   return value.replace(/\/+$/, '');
+}
+
+/**
+ * DISCORD_API_URL is the API root (discord.js adds the version). A URL copied with the version the bot
+ * speaks (`.../api/v10`) is accepted as its root; any other version is refused, since the bot would
+ * get nothing but bare 404s.
+ */
+function readApiUrl(env: Env): string | undefined {
+  const url = readUrl(env, 'DISCORD_API_URL');
+  if (url === undefined) return undefined;
+  const version = /\/v([0-9]+)$/.exec(url);
+  if (version === null) return url;
+  if (version[1] === '10') return url.slice(0, -'/v10'.length);
+  throw refuse(
+    'DISCORD_API_URL',
+    env.DISCORD_API_URL ?? '',
+    `must be the API root without a version (like https://discord.com/api or http://127.0.0.1:P/api): the bot speaks v10 and adds it`,
+  );
 }
 
 /**
@@ -187,7 +193,7 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
   const isFirstProductionDyno = sharding.deployment === 'production' && sharding.dyno.index === 1;
   return {
     token,
-    apiUrl: readUrl(env, 'DISCORD_API_URL') ?? RuntimeConfigDefaults.apiUrl,
+    apiUrl: readApiUrl(env) ?? RuntimeConfigDefaults.apiUrl,
     sharding,
     identifyWindowMs: readInt(env, 'IDENTIFY_WINDOW_MS', 1, 60_000) ?? RuntimeConfigDefaults.identifyWindowMs,
     host: env.HOST ?? RuntimeConfigDefaults.host,
