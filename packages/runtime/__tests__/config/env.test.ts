@@ -79,7 +79,10 @@ describe('parseRuntimeEnv', () => {
     expect(parseRuntimeEnv(base).store.description).toMatch(/\.qsb\/store\.json$/);
     expect(parseRuntimeEnv(base).identify).toBe('schedule');
     expect(parseStoreSpec('memory:').kind).toBe('memory');
-    expect(parseStoreSpec('file:/tmp/s.json')).toMatchObject({ kind: 'file', description: 'file:/tmp/s.json' });
+    expect(parseStoreSpec('file:/tmp/s.json')).toMatchObject({
+      kind: 'file',
+      description: 'file:/tmp/s.json',
+    });
     const redis = parseRuntimeEnv({ ...base, QSB_STORE: 'redis://:pw@127.0.0.1:6379/0' });
     expect(redis.store.kind).toBe('redis');
     expect(redis.identify).toBe('store');

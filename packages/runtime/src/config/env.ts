@@ -1,7 +1,7 @@
 import { FlagsError, parseFlagsEnv, type UnleashServerOptions } from '@qsb/flags';
 import { parseShardingEnv, type ShardingEnv, ShardingError } from '@qsb/sharding';
-import type { Level } from 'pino';
 import { parseStoreUrl, StoreError, type StoreKind } from '@qsb/store';
+import type { Level } from 'pino';
 import { RuntimeError, RuntimeErrorCodes } from '../errors/RuntimeError.ts';
 
 /** Where the session store is, as `QSB_STORE` names it: the value, checked, and where it points. */
