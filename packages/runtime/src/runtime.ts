@@ -37,7 +37,12 @@ import {
   SlottedIdentifyThrottler,
   StoreIdentifyThrottler,
 } from './identify/throttlers.ts';
-import { type Command, createInteractionHandler, type InteractionHandler } from './interactions/handler.ts';
+import {
+  ACK_DEADLINE_MS,
+  type Command,
+  createInteractionHandler,
+  type InteractionHandler,
+} from './interactions/handler.ts';
 import { type CommandInteraction, createCommandInteraction } from './interactions/interaction.ts';
 import { createLogger } from './logging/logger.ts';
 import { SessionBook } from './sessions/sessions.ts';
@@ -111,6 +116,12 @@ export interface Runtime {
   /** Stops new work, saves the sessions, finishes what is in flight, closes everything. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** Discord's epoch in a snowflake's top bits. */
+const DISCORD_EPOCH = 1_420_070_400_000n;
+const snowflakeTime = (id: string) => Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
+/** Clock skew tolerated before an interaction is taken as expired without trying. */
+const EXPIRY_MARGIN_MS = 500;
 
 const defaultSleep: AbortableSleep = (ms, signal) => sleepFor(ms, undefined, { signal });
 
@@ -225,6 +236,7 @@ export async function startRuntime<const F extends string = never>(
   const random = o.random ?? Math.random;
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? defaultSleep;
+  const wallClock = o.wallClock ?? Date.now;
   const deployment = config.sharding.deployment;
   const owner = `${deployment}/${config.dynoName || 'local'}/${process.pid}-${randomBytes(3).toString('hex')}`;
 
@@ -306,7 +318,7 @@ export async function startRuntime<const F extends string = never>(
         })
       : new SlottedIdentifyThrottler({
           schedule: createIdentifySchedule({ shardCount, maxConcurrency, windowMs: config.identifyWindowMs }),
-          now: o.wallClock ?? Date.now,
+          now: wallClock,
           sleep,
           onWait: (shard, ms) =>
             logger.debug({ shard, waitMs: Math.round(ms) }, 'waiting for the identify slot'),
@@ -328,7 +340,18 @@ export async function startRuntime<const F extends string = never>(
         payload.d.data.type === ApplicationCommandType.ChatInput
       ) {
         const raw = payload.d as APIChatInputApplicationCommandInteraction;
-        void handler.handle(createCommandInteraction(raw, shardId, rest));
+        // A replay after a restart can hold interactions whose 3 s are long gone: answering them costs
+        // requests that the fresh ones need. Their snowflake says when Discord created them.
+        const age = wallClock() - snowflakeTime(raw.id);
+        if (age > ACK_DEADLINE_MS + EXPIRY_MARGIN_MS) {
+          metrics.observeInteraction(raw.data.name, 'timeout', age / 1000);
+          logger.debug(
+            { interaction: raw.id, shard: shardId, ageMs: age },
+            'interaction expired before it arrived',
+          );
+        } else {
+          void handler.handle(createCommandInteraction(raw, shardId, rest));
+        }
       }
       const custom = o.events?.[payload.t];
       if (custom) {
