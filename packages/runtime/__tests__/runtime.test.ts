@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DiscordSimHandle, startDiscordSim } from '@qsb/discord-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.ts';
@@ -180,5 +183,50 @@ describe('startRuntime against the local Discord', () => {
     for (const i of sent) expect(text).not.toContain(i.token);
     expect(text).not.toContain('must not be logged');
     expect(text).toContain('/interactions/');
+  });
+
+  it('gates a flag by user in a DM, where there is no guild', async () => {
+    sim = await startDiscordSim({ guilds: 10, shards: 1, identifyWindowMs: 50 });
+    const s = sim;
+    const dir = await mkdtemp(join(tmpdir(), 'qsb-flags-'));
+    const file = join(dir, 'features.json');
+    const rollout = (percent: number) => ({
+      name: 'flexibleRollout',
+      parameters: { rollout: String(percent), stickiness: 'guildId', groupId: 'beta' },
+    });
+    await writeFile(
+      file,
+      JSON.stringify({ version: 2, features: [{ name: 'beta', enabled: true, strategies: [rollout(50)] }] }),
+    );
+    const results: boolean[] = [];
+    const beta: Command<'beta'> = {
+      name: 'beta',
+      definition: { name: 'beta', description: 'beta' },
+      async execute(interaction, ctx) {
+        results.push(ctx.flag('beta', interaction));
+        await interaction.reply('ok');
+      },
+    };
+    const { runtime } = await startTestRuntime(
+      s,
+      new TestStore(),
+      { SHARD_COUNT: '1', FLAGS_FILE: file },
+      {
+        commands: [beta] as never,
+        flags: ['beta'] as never,
+      },
+    );
+    stops.push(async () => {
+      await runtime.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await runtime.ready;
+    const users = Array.from({ length: 40 }, (_, n) => String(200_000_000_000_000_000n + BigInt(n) * 7919n));
+    for (const userId of users) s.sendInteraction({ command: 'beta', dm: true, userId });
+    await waitFor('40 answers', () => (results.length === 40 ? true : undefined));
+    // A 50% rollout sticky on guildId splits DM users (each user stands in for a guild); before, every DM was off.
+    const on = results.filter(Boolean).length;
+    expect(on).toBeGreaterThan(5);
+    expect(on).toBeLessThan(35);
   });
 });

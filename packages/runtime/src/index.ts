@@ -51,6 +51,7 @@ export {
 } from './logging/logger.ts';
 export { type RunBotOptions, runBot } from './process/main.ts';
 export {
+  flagTarget,
   type RawEventHandler,
   type Runtime,
   RuntimeDefaults,

@@ -69,8 +69,10 @@ export interface RuntimeOptionalOptions<F extends string> {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** A logger of your own; by default one is built from LOG_LEVEL with every secret redacted. */
   readonly logger: Logger;
-  /** Opens the store `QSB_STORE` names. */
+  /** Opens the store `QSB_STORE` names; the runtime closes it when it stops. */
   readonly openStore: (spec: StoreSpec) => Promise<Store>;
+  /** A store of the caller's, used instead of `QSB_STORE` and left open at stop (several runtimes in one process). */
+  readonly store: Store;
   /** The answer gate of a live handoff: whether this process answers an interaction of a shard it holds. */
   readonly shouldAnswer: (shardId: number, interaction: CommandInteraction) => boolean;
   /** Uniform randomness in [0, 1), for the reconnect jitter and the process identity. */
@@ -133,6 +135,18 @@ const stateValue: Record<ShardState, number> = {
 
 /** Opens the store `QSB_STORE` names with the store package. */
 const defaultOpenStore = (spec: StoreSpec): Promise<Store> => createStore(spec.url);
+
+/**
+ * Whom a flag is evaluated for. In a DM there is no guild: the user stands in for it, so that a rollout
+ * sticky on `guildId` gates each user in DMs as it gates each guild elsewhere (`qsb flags eval --user`
+ * without `--guild` evaluates the same way).
+ */
+export function flagTarget(interaction: Pick<CommandInteraction, 'guildId' | 'user'>): {
+  guild: string;
+  user: string;
+} {
+  return { guild: interaction.guildId ?? interaction.user.id, user: interaction.user.id };
+}
 
 /** Step: refuse a flags file that is missing or malformed before anything connects. */
 function checkFlagsFile(config: RuntimeConfig, usesFlags: boolean): void {
@@ -240,7 +254,8 @@ export async function startRuntime<const F extends string = never>(
   const deployment = config.sharding.deployment;
   const owner = `${deployment}/${config.dynoName || 'local'}/${process.pid}-${randomBytes(3).toString('hex')}`;
 
-  const store = await (o.openStore ?? defaultOpenStore)(config.store);
+  const ownsStore = o.store === undefined;
+  const store = o.store ?? (await (o.openStore ?? defaultOpenStore)(config.store));
   const rest = new REST({ api: config.apiUrl, userAgentAppendix: `${o.name}/${deployment}` }).setToken(
     config.token,
   );
@@ -284,9 +299,7 @@ export async function startRuntime<const F extends string = never>(
     logger,
     now,
     shardPing: (id) => shardSet.ping(id),
-    // In a DM there is no guild: the user is the target.
-    flag: (name, interaction) =>
-      flags.flag(name, interaction.guildId === null ? { user: interaction.user.id } : interaction),
+    flag: (name, interaction) => flags.flag(name, flagTarget(interaction)),
     ...(o.shouldAnswer ? { shouldAnswer: o.shouldAnswer } : {}),
   });
 
@@ -537,7 +550,7 @@ export async function startRuntime<const F extends string = never>(
         flags.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await store.close();
+        if (ownsStore) await store.close();
         logger.info('stopped');
       })();
       return stopping;
