@@ -31,12 +31,19 @@ export interface SessionBookOptions {
   /** Called when this process lost a lease it held (it must stop acting on the shard). */
   readonly onLost: (shardId: number) => void;
   readonly onError: (error: unknown, what: string) => void;
+  /**
+   * Keeps this deployment's sessions apart from the other's (`session:canary:3`): under live routing
+   * both deployments hold a session on a moving shard at once (make before break).
+   */
+  readonly namespace?: string;
 }
 
-/** The lease name of a shard's session. */
-export const sessionLease = (shardId: number) => `session:${shardId}`;
-/** The key of a shard's saved session. */
-export const sessionKey = (shardId: number) => `sessions/${shardId}`;
+/** The lease name of a shard's session (within `namespace`, when given). */
+export const sessionLease = (shardId: number, namespace?: string) =>
+  namespace === undefined ? `session:${shardId}` : `session:${namespace}:${shardId}`;
+/** The key of a shard's saved session (within `namespace`, when given). */
+export const sessionKey = (shardId: number, namespace?: string) =>
+  namespace === undefined ? `sessions/${shardId}` : `sessions/${namespace}/${shardId}`;
 
 function parseSaved(text: string): SavedSession | undefined {
   try {
@@ -115,7 +122,7 @@ export class SessionBook implements SessionCache {
     let told = false;
     for (;;) {
       signal.throwIfAborted();
-      const lease = await store.acquire(sessionLease(shardId), owner, this.#ttlMs);
+      const lease = await store.acquire(sessionLease(shardId, this.#o.namespace), owner, this.#ttlMs);
       if (lease) {
         this.#leases.set(shardId, lease);
         this.#startRenewing();
@@ -123,15 +130,15 @@ export class SessionBook implements SessionCache {
       }
       if (!told) {
         told = true;
-        const holder = await store.holder(sessionLease(shardId));
+        const holder = await store.holder(sessionLease(shardId, this.#o.namespace));
         this.#o.onWait?.(shardId, holder?.owner ?? 'unknown');
       }
       await this.#o.sleep(this.#o.pollMs ?? 100, signal);
     }
-    const record = await store.get(sessionKey(shardId));
+    const record = await store.get(sessionKey(shardId, this.#o.namespace));
     if (!record) return 'identify';
     // Taken: whatever happens next, this session is not resumed twice.
-    await store.delete(sessionKey(shardId), record.version);
+    await store.delete(sessionKey(shardId, this.#o.namespace), record.version);
     const saved = parseSaved(record.value);
     const age = saved ? (await store.now()) - saved.savedAt : Number.POSITIVE_INFINITY;
     if (!saved || saved.shardCount !== this.#o.shardCount || age > (this.#o.maxAgeMs ?? 120_000)) {
@@ -173,7 +180,9 @@ export class SessionBook implements SessionCache {
           shardCount: session.shardCount,
           savedAt: await store.now(),
         };
-        await store.set(sessionKey(shardId), JSON.stringify(value), { ttlMs: this.#o.maxAgeMs ?? 120_000 });
+        await store.set(sessionKey(shardId, this.#o.namespace), JSON.stringify(value), {
+          ttlMs: this.#o.maxAgeMs ?? 120_000,
+        });
         saved = true;
       }
     } finally {
