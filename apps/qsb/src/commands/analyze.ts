@@ -1,38 +1,77 @@
-import { readFile } from 'node:fs/promises';
-import { CanaryError, judge, parseRecording, type Scrape } from '@qsb/canary';
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { CanaryError, createJudge, readRecording, type Scrape, type Verdict } from '@qsb/canary';
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
-import { durationArg, loadJudgeConfig, reportVerdict } from './monitor.ts';
+import { durationArg, type JudgeFlags, judgeConfigFromFlags, reportVerdict } from './monitor.ts';
 
-interface AnalyzeFlags {
+interface AnalyzeFlags extends JudgeFlags {
   baseline: string;
   canary: string;
-  minDuration?: number;
-  config?: string;
   json?: boolean;
 }
 
-async function readRecording(path: string, flag: string): Promise<Scrape[]> {
-  let text: string;
+/** A recording's scrapes, read as a stream (bounded memory); a bad file is a CliError naming it. */
+async function* scrapesOf(path: string, flag: string): AsyncGenerator<Scrape> {
   try {
-    text = await readFile(path, 'utf8');
+    await access(path);
   } catch (error) {
     throw new CliError(`cannot read ${flag} ${path}: ${(error as Error).message}`);
   }
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   try {
-    return parseRecording(text, path);
+    yield* readRecording(lines, path);
   } catch (error) {
     if (error instanceof CanaryError) throw new CliError(error.message);
-    throw error;
+    throw new CliError(`cannot read ${flag} ${path}: ${(error as Error).message}`);
+  } finally {
+    lines.close();
+    input.destroy();
   }
+}
+
+/**
+ * Replays two recordings pair by pair as `qsb monitor` judged them live: a look after every pair,
+ * stopping at the first rollback or promotion, so both give the same verdict on the same scrapes.
+ */
+async function replay(
+  ctx: CliContext,
+  flags: AnalyzeFlags,
+): Promise<{ verdict: Verdict; scrapes: Record<'production' | 'canary', number> }> {
+  const judge = createJudge(await judgeConfigFromFlags(flags));
+  const baseline = scrapesOf(flags.baseline, '--baseline');
+  const canary = scrapesOf(flags.canary, '--canary');
+  let verdict: Verdict | undefined;
+  try {
+    for (let pairs = 0; ; pairs++) {
+      const [b, c] = await Promise.all([baseline.next(), canary.next()]);
+      if (b.done || c.done) {
+        if (!b.done || !c.done) {
+          ctx.err(
+            `qsb: warning: ${b.done ? '--baseline' : '--canary'} ends first; judging the first ${pairs} pairs`,
+          );
+        }
+        break;
+      }
+      judge.observe(b.value, c.value);
+      verdict = judge.verdict(Math.min(b.value.timeMs, c.value.timeMs));
+      if (pairs > 0 && verdict.verdict !== 'continue') break;
+    }
+  } finally {
+    await Promise.all([baseline.return(undefined), canary.return(undefined)]);
+  }
+  if (!verdict) throw new CliError(`${flags.baseline}: the recording holds no samples`);
+  return { verdict, scrapes: { ...judge.scrapes } };
 }
 
 /** `qsb analyze`: judge two recordings offline (replays and post-mortems). */
 export function analyzeCommand(ctx: CliContext): Command {
   return new Command('analyze')
     .description(
-      'Judge recordings made by qsb monitor --record (Prometheus text with timestamps): exit 0 promote, 1 rollback, 2 undecided, 3 error.',
+      'Judge recordings made by qsb monitor --record (Prometheus text with timestamps), read as streams: exit 0 promote, 1 rollback, 2 undecided, 3 error.',
     )
     .requiredOption('--baseline <path>', "production's recording")
     .requiredOption('--canary <path>', "the canary's recording")
@@ -41,20 +80,12 @@ export function analyzeCommand(ctx: CliContext): Command {
       'promote no earlier than this (default: the configuration, 2m)',
       durationArg,
     )
+    .option('--duration <d>', 'the window monitoring had (default: the configuration, 5m)', durationArg)
+    .option('--open-ended', 'judge with anytime-valid tests, as qsb monitor --open-ended')
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--json', 'print the verdict as one JSON object')
     .action(async (flags: AnalyzeFlags) => {
-      const config = await loadJudgeConfig(flags.config, flags.minDuration);
-      const baseline = await readRecording(flags.baseline, '--baseline');
-      const canary = await readRecording(flags.canary, '--canary');
-      if (baseline.length !== canary.length) {
-        ctx.err(
-          `qsb: warning: ${baseline.length} baseline scrapes and ${canary.length} canary scrapes; judging the first ${Math.min(baseline.length, canary.length)} pairs`,
-        );
-      }
-      const verdict = judge(config, baseline, canary);
-      reportVerdict(ctx, verdict, flags.json === true, {
-        scrapes: { production: baseline.length, canary: canary.length },
-      });
+      const { verdict, scrapes } = await replay(ctx, flags);
+      reportVerdict(ctx, verdict, flags.json === true, { scrapes });
     });
 }

@@ -7,6 +7,7 @@ import {
   createJudge,
   createPrometheusSource,
   defaultConfig,
+  formatProgress,
   formatScrape,
   formatVerdict,
   type JudgeConfig,
@@ -42,6 +43,25 @@ export function urlArg(value: string): string {
     throw new InvalidArgumentError('must be an http:// or https:// URL.');
   }
   return value;
+}
+
+/** The flags that shape the judge's configuration, shared by `qsb monitor` and `qsb analyze`. */
+export interface JudgeFlags {
+  config?: string;
+  minDuration?: number;
+  /** The window (`--duration`); overrides the configuration's `durationSeconds`. */
+  duration?: number;
+  openEnded?: boolean;
+}
+
+/**
+ * Reads `--config PATH` (YAML or JSON), or the defaults, then applies `--min-duration`, `--duration`
+ * and `--open-ended`; a bad file is a CliError naming the key.
+ */
+export async function judgeConfigFromFlags(flags: JudgeFlags): Promise<JudgeConfig> {
+  const config = await loadJudgeConfig(flags.config, flags.minDuration);
+  if (flags.openEnded === true) return { ...config, durationSeconds: null };
+  return flags.duration === undefined ? config : { ...config, durationSeconds: flags.duration };
 }
 
 /** Reads `--config PATH` (YAML or JSON), or the defaults; a bad file is a CliError naming the key. */
@@ -81,17 +101,33 @@ export function reportVerdict(ctx: CliContext, verdict: Verdict, json: boolean, 
   );
 }
 
-interface MonitorFlags {
+interface MonitorFlags extends JudgeFlags {
   production?: string;
   canary?: string;
-  duration: number;
   interval: number;
-  minDuration?: number;
   json?: boolean;
   prometheus?: string;
   record?: string;
-  config?: string;
   webhook?: string;
+}
+
+/** What `qsb monitor` knows after each scrape: for progress displays and dashboards. */
+export interface MonitorTick {
+  /** The verdict at this tick, with every metric's reason. */
+  readonly verdict: Verdict;
+  /** Scrapes per side so far, and how many failed. */
+  readonly scrapes: Readonly<Record<'production' | 'canary', number>>;
+  readonly failedScrapes: number;
+  /** How long monitoring goes on at most, in seconds. */
+  readonly durationSeconds: number;
+  /** Whether this tick ends the monitoring. */
+  readonly last: boolean;
+}
+
+/** Options of {@link monitorCommand}. */
+export interface MonitorOptions {
+  /** Called after every scrape with the state of the judgement (a dashboard subscribes here). */
+  readonly onTick?: (tick: MonitorTick) => void;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -122,23 +158,23 @@ async function notify(url: string, verdict: Verdict, ctx: CliContext): Promise<v
   }
 }
 
-function progress(ctx: CliContext, verdict: Verdict, scrapes: number, failures: number): void {
-  const awaited =
-    verdict.verdict === 'continue' ? ` waiting for ${verdict.waitingFor.join(', ') || 'time'}` : '';
-  ctx.err(
-    `[${Math.round(verdict.elapsedSeconds)}s] ${scrapes} scrapes per side${failures > 0 ? ` (${failures} failed)` : ''}, leaning ${verdict.leaning}${awaited}`,
-  );
-}
+/** Without a terminal, progress is printed this often (CI logs stay short). */
+const QuietProgressSeconds = 60;
 
 /** `qsb monitor`: scrape both deployments every interval and judge until a verdict or the deadline. */
-export function monitorCommand(ctx: CliContext): Command {
+export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): Command {
   return new Command('monitor')
     .description(
       'Compare the canary with production until the judge decides: exit 0 promote, 1 rollback, 2 undecided at the deadline, 3 error.',
     )
     .option('--production <url>', "production's /metrics URL", urlArg)
     .option('--canary <url>', "the canary's /metrics URL", urlArg)
-    .option('--duration <d>', 'how long to watch at most (e.g. 5m)', durationArg, 300)
+    .option(
+      '--duration <d>',
+      'the window to decide within (default: the configuration, 5m); the false-rollback budget is spent over it',
+      durationArg,
+    )
+    .option('--open-ended', 'anytime-valid tests instead of a window (watches for --duration, default 5m)')
     .option('--interval <d>', 'time between scrapes (e.g. 10s)', durationArg, 10)
     .option(
       '--min-duration <d>',
@@ -156,13 +192,14 @@ export function monitorCommand(ctx: CliContext): Command {
     .option('--json', 'print the verdict as one JSON object')
     .action(async (flags: MonitorFlags) => {
       if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
-      if (flags.duration < flags.interval) {
-        throw new CliError(`--duration ${flags.duration}s must be at least --interval ${flags.interval}s`);
+      const config = await judgeConfigFromFlags(flags);
+      const duration = flags.duration ?? config.durationSeconds ?? 300;
+      if (duration < flags.interval) {
+        throw new CliError(`--duration ${duration}s must be at least --interval ${flags.interval}s`);
       }
-      const config = await loadJudgeConfig(flags.config, flags.minDuration);
-      if (config.minDurationSeconds > flags.duration) {
+      if (config.minDurationSeconds > duration) {
         throw new CliError(
-          `the minimum duration (${config.minDurationSeconds}s) is longer than --duration ${flags.duration}s: the canary could never be promoted; lower --min-duration or raise --duration`,
+          `the minimum duration (${config.minDurationSeconds}s) is longer than --duration ${duration}s: the canary could never be promoted; lower --min-duration or raise --duration`,
         );
       }
       let source: MetricSource;
@@ -186,12 +223,14 @@ export function monitorCommand(ctx: CliContext): Command {
       }
       const judge = createJudge(config);
       const start = Date.now();
-      const deadline = start + flags.duration * 1000;
+      const deadline = start + duration * 1000;
       let failures = 0;
       let tick = 0;
+      let printedAt = -Infinity;
       for (;;) {
         const tickAt = start + tick * flags.interval * 1000;
         tick++;
+        const scrapedAt = Date.now();
         const results = await Promise.allSettled([
           source.scrape('production', ctx.signal),
           source.scrape('canary', ctx.signal),
@@ -206,13 +245,28 @@ export function monitorCommand(ctx: CliContext): Command {
             throw new CliError(error instanceof Error ? error.message : String(error));
           }
           failures++;
+          // A failed scrape is evidence: a canary that stops answering is never promoted.
+          if (c?.status === 'rejected') judge.observeFailure('canary', scrapedAt);
+          if (p?.status === 'rejected') judge.observeFailure('production', scrapedAt);
           ctx.err(`qsb: warning: ${error instanceof Error ? error.message : String(error)}; trying again`);
         }
         const now = Date.now();
         const verdict = judge.verdict(now);
-        if (ctx.isTTY) progress(ctx, verdict, judge.scrapes.canary, failures);
         const timeUp = now + 1 >= deadline || ctx.signal.aborted;
-        if (verdict.verdict !== 'continue' || timeUp) {
+        // One scrape makes no interval: decide from the second on, as qsb analyze does.
+        const last = (verdict.verdict !== 'continue' && tick > 1) || timeUp;
+        options.onTick?.({
+          verdict,
+          scrapes: { ...judge.scrapes },
+          failedScrapes: failures,
+          durationSeconds: duration,
+          last,
+        });
+        if (ctx.isTTY || verdict.elapsedSeconds - printedAt >= QuietProgressSeconds || last) {
+          printedAt = verdict.elapsedSeconds;
+          ctx.err(formatProgress(verdict, duration));
+        }
+        if (last) {
           if (verdict.verdict === 'rollback' && flags.webhook !== undefined)
             await notify(flags.webhook, verdict, ctx);
           reportVerdict(ctx, verdict, flags.json === true, {
