@@ -195,7 +195,7 @@ describe('a dead canary is never promoted', () => {
     const dead = j.verdict(320_000);
     expect(dead.verdict).toBe('rollback');
     if (dead.verdict === 'rollback') expect(dead.failed).toEqual(['scrapes']);
-    expect(dead.health).toEqual({ failed: 3, failedInARow: 3, productionDown: false });
+    expect(dead.health).toMatchObject({ failed: 3, failedInARow: 3, productionDown: false, attempts: 33 });
   });
 
   it('rolls back a canary with a shard that is not READY', () => {
