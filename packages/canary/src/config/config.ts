@@ -213,6 +213,8 @@ export const DefaultJudgeConfigInput = {
       // Over 5 minutes, resident memory's own swings (GC, buffers) blur a slope of about 50 MB/h;
       // 150 MB/h (2.5 MB/min) is what the window tells apart. Longer windows can tolerate less.
       tolerance: { relative: 1, absolute: 150e6 },
+      // A window shorter than the warm-up has no trend to judge; the level still is.
+      noData: 'ignore',
       weight: 1,
       unit: 'bytes/h',
     },
