@@ -69,8 +69,15 @@ function matches(labels: Readonly<Record<string, string>>, wanted: SeriesSelecto
   return true;
 }
 
+/**
+ * Whether the scrape declares the family a series name belongs to: prom-client writes only `# HELP`
+ * and `# TYPE` for a histogram or a labelled counter before its first observation, which is a family
+ * with no observations yet (empty), not a missing one.
+ */
 function isDeclared(scrape: Scrape, name: string): boolean {
-  return scrape.types.has(name) || (name.endsWith('_total') && scrape.types.has(name.slice(0, -6)));
+  if (scrape.types.has(name)) return true;
+  const suffix = /_(total|bucket|count|sum)$/.exec(name);
+  return suffix !== null && scrape.types.has(name.slice(0, -suffix[0].length));
 }
 
 function seriesKey(s: Sample, without?: string): string {

@@ -61,18 +61,21 @@ export class RedisStore implements Store {
   /** Connects, failing with `STORE_UNREACHABLE` (naming the masked URL) when Redis does not answer. */
   public static async connect(url: string, options: RedisStoreOptions): Promise<RedisStore> {
     const store = new RedisStore(url, options);
+    // ioredis rejects connect() with "Connection is closed"; the socket's own error says why.
+    let cause: Error | undefined;
+    const remember = (error: Error) => {
+      cause ??= error;
+    };
+    store.client.on('error', remember);
     try {
       await store.client.connect();
       await store.client.ping();
     } catch (error) {
       store.client.disconnect();
-      throw new StoreError(
-        StoreErrorCodes.Unreachable,
-        `${options.description}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      const why = (cause ?? (error as Error)).message;
+      throw new StoreError(StoreErrorCodes.Unreachable, `${options.description} (${why})`, { cause: error });
+    } finally {
+      store.client.off('error', remember);
     }
     return store;
   }
