@@ -156,9 +156,16 @@ function renderJudge(t) {
       const e = effect(r);
       const tol = t.tolerances[r.metric];
       const configured = tol ? ` (${fmt(tol.relative)}x and +${inUnit(tol.absolute, r.unit)})` : '';
+      // The smallest regression the data would catch by the end of the window (when the judge says).
       let detect = '–';
-      if (typeof r.detectable === 'number') detect = `${fmt(r.detectable)}`;
-      else if (r.detectable && typeof r.detectable === 'object') detect = JSON.stringify(r.detectable);
+      const det = r.detectable;
+      if (det && (det.ratio !== undefined || det.difference !== undefined)) {
+        const parts = [];
+        if (det.ratio !== undefined) parts.push(`${fmt(det.ratio)}x`);
+        if (det.difference !== undefined)
+          parts.push(`+${inUnit(det.difference, r.unit)}${r.unit === 'bytes' ? '' : ` ${r.unit}`}`);
+        detect = parts.join(' / ');
+      }
       if (r.needed && r.needed.moreSeconds !== null && r.decision === 'inconclusive')
         detect = `${detect === '–' ? '' : `${detect}; `}~${duration(r.needed.moreSeconds)} more`;
       const tr = row([
