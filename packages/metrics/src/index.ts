@@ -31,4 +31,5 @@ export {
   createBotMetrics,
   DefaultBotMetricsOptions,
   type MetricDeployment,
+  MisnamedDefaultGauges,
 } from './registry/metrics.ts';
