@@ -102,7 +102,9 @@ describe('startRemoteWriter', () => {
     expect((error as Error).message).toBe(
       'remote write to https://example.test/api/v1/write answered HTTP 400: out of order sample',
     );
+    expect(seen[0]?.url).toBe('https://example.test/api/v1/write');
     expect(seen[0]?.headers).toMatchObject({
+      authorization: `Basic ${Buffer.from('user:secret').toString('base64')}`,
       'content-type': 'application/x-protobuf',
       'content-encoding': 'snappy',
       'x-prometheus-remote-write-version': '0.1.0',

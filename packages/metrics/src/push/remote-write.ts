@@ -184,7 +184,16 @@ export function startRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       `remote write URL must be http:// or https://, not ${target.protocol}`,
     );
   }
-  // Credentials in the URL would reach error messages: the host and path only.
+  // fetch refuses credentials in a URL: they become a basic authorization header. Messages show the
+  // host and path only.
+  const auth: Record<string, string> = {};
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    auth.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   const shown = `${target.origin}${target.pathname}`;
   async function push(): Promise<void> {
     const body = snappyLiterals(encodeWriteRequest(await collectSamples(registry, now())));
@@ -193,6 +202,7 @@ export function startRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       response = await fetch(target, {
         method: 'POST',
         headers: {
+          ...auth,
           ...headers,
           'content-type': 'application/x-protobuf',
           'content-encoding': 'snappy',
