@@ -7,7 +7,7 @@ import { ProgressDisplay } from './display/progress.ts';
 import { type DeploymentState, readDeployment } from './display/state.ts';
 import { runQsbMonitor, type Watcher } from './monitor/monitor.ts';
 import { createLocalProcessPlatform } from './platform/localProcesses.ts';
-import type { DemoPlatform } from './platform/platform.ts';
+import type { AppStatus, DemoPlatform } from './platform/platform.ts';
 import { buildRelease } from './releases/build.ts';
 import { type RolloutOutcome, runRollout, type Transition } from './rollout/rollout.ts';
 import { createRestartRouter } from './rollout/router.ts';
@@ -46,14 +46,14 @@ const STEPS = [20, 50] as const;
 
 /**
  * The judge for a one-minute watch: the defaults (the same metrics, alpha and rules), with
- * tolerances a few thousand interactions can tell apart (errors 2x and +2 pp, latency 1.5x and +50 ms).
+ * tolerances a few thousand interactions can tell apart (errors 2x and +4 pp, latency 1.5x and +50 ms).
  */
 export function demoJudgeConfig(): object {
   const config = structuredClone(DefaultJudgeConfigInput) as {
     metrics: { name: string; tolerance?: object }[];
   };
   for (const metric of config.metrics) {
-    if (metric.name === 'errors') metric.tolerance = { relative: 2, absolute: 0.02 };
+    if (metric.name === 'errors') metric.tolerance = { relative: 2, absolute: 0.04 };
     if (metric.name === 'latency') metric.tolerance = { relative: 1.5, absolute: 0.05 };
   }
   return config;
@@ -86,6 +86,12 @@ export interface DemoReport {
       }
     | undefined;
   readonly discord: { readonly dispatched: number; readonly answered: Record<string, number> } | undefined;
+  /** The run's directory: every process the demo starts has it in its arguments. */
+  readonly dir: string;
+  /** The local Discord's port. */
+  readonly discordPort: number | undefined;
+  /** Every bot process the platform started, for a clean-up check. */
+  readonly processes: readonly number[];
 }
 
 /** Runs the demo from building the releases to the verdict, and stops everything it started. */
@@ -125,10 +131,10 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
       LOG_LEVEL: 'info',
       SHUTDOWN_GRACE_MS: '3000',
     });
-    const snapshot = async () => {
+    const snapshot = async (timeoutMs?: number) => {
       const [production, canary] = await Promise.all([
-        readDeployment(p, 'quantum-superbot'),
-        readDeployment(p, 'quantum-superbot-canary'),
+        readDeployment(p, 'quantum-superbot', timeoutMs),
+        readDeployment(p, 'quantum-superbot-canary', timeoutMs),
       ]);
       return { production, canary };
     };
@@ -161,7 +167,8 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
         watchSeconds,
         minWatchSeconds: Math.round(watchSeconds * 0.5),
         intervalSeconds: 1,
-        verifySeconds: Math.min(6, Math.max(2, Math.round(watchSeconds / 4))),
+        // Long enough to see a release that dies within seconds of starting, whatever the duration.
+        verifySeconds: 5,
         judgeConfig,
       },
       {
@@ -180,7 +187,7 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
           if (t.phase === 'Progressing' && s.traffic.sent === 0) startUsers(s, options.rate);
           const where = (['quantum-superbot', 'quantum-superbot-canary'] as const)
             .map((app) => p.status(app))
-            .filter((st) => st !== undefined)
+            .filter((st): st is AppStatus => st?.pid !== undefined)
             .map((st) => `${st.app} ${st.release.version} pid ${st.pid} ${st.url}`)
             .join('; ');
           say(
@@ -196,7 +203,8 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
     ticker = undefined;
     await draw().catch(() => {});
     display.finish();
-    const final = await snapshot();
+    // A loaded machine can take seconds to answer; the final state must not mistake that for a stop.
+    const final = await snapshot(10_000);
     const stats = s.stats({ interactionList: false }).interactions;
     report = {
       scenario: options.scenario,
@@ -206,6 +214,9 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
       transitions: outcome.transitions,
       final: { ...final, releases: outcome.releases },
       discord: { dispatched: stats.dispatched, answered: { ...stats.answered } },
+      dir,
+      discordPort: s.port,
+      processes: p.pids(),
     };
     say('');
     if (outcome.judged) for (const line of formatVerdict(outcome.judged)) say(line);
@@ -236,6 +247,9 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
       transitions: [],
       final: undefined,
       discord: undefined,
+      dir,
+      discordPort: sim?.port,
+      processes: platform?.pids() ?? [],
     };
     say(interrupted ? 'qsb demo: interrupted; stopping everything' : `qsb demo: ${report.reason}`);
     return report;

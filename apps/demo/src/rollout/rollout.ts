@@ -90,7 +90,10 @@ async function verify(deps: RolloutDependencies, seconds: number): Promise<strin
 function crashed(canary: AppStatus): string {
   const exit = canary.lastExit;
   const how = exit ? (exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`) : 'no process';
-  return `the canary ${canary.release.version} crashed (${how}${canary.restarts > 0 ? `, restarted ${canary.restarts} time${canary.restarts === 1 ? '' : 's'}` : ''}); see ${canary.logFile}`;
+  const restarted =
+    canary.restarts > 0 ? `, restarted ${canary.restarts} time${canary.restarts === 1 ? '' : 's'}` : '';
+  const said = canary.lastError === undefined ? '' : `: "${canary.lastError}"`;
+  return `the canary ${canary.release.version} crashed (${how}${restarted})${said}`;
 }
 
 /**
