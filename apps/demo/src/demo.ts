@@ -45,13 +45,18 @@ const WORLD = { shards: 16, guilds: 3_000, seed: 16, identifyWindowMs: 500 } as 
 const STEPS = [20, 50] as const;
 
 /**
- * The judge for a one-minute watch: the defaults (the same metrics, alpha and rules), with
+ * The judge for a watch of `watchSeconds` (its window): the defaults (the same metrics, alpha and rules), with
  * tolerances a few thousand interactions can tell apart (errors 2x and +4 pp, latency 1.5x and +50 ms).
  */
-export function demoJudgeConfig(): object {
+export function demoJudgeConfig(watchSeconds: number): object {
   const config = structuredClone(DefaultJudgeConfigInput) as {
+    durationSeconds?: number | null;
+    minDurationSeconds: number;
     metrics: { name: string; tolerance?: object }[];
   };
+  // The window alpha is spent over: the watch itself.
+  config.durationSeconds = watchSeconds;
+  config.minDurationSeconds = Math.round(watchSeconds / 2);
   for (const metric of config.metrics) {
     if (metric.name === 'errors') metric.tolerance = { relative: 2, absolute: 0.04 };
     if (metric.name === 'latency') metric.tolerance = { relative: 1.5, absolute: 0.05 };
@@ -120,7 +125,8 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
       `local Discord: ${sim.apiUrl} (stats ${sim.apiUrl.replace(/\/api$/, '/__sim/stats')}), ${WORLD.shards} shards, ${sim.world.guilds.length} guilds`,
     );
     const judgeConfig = join(dir, 'judge.json');
-    await writeFile(judgeConfig, JSON.stringify(demoJudgeConfig(), null, 2));
+    const watchSeconds = Math.max(10, options.durationSeconds / STEPS.length);
+    await writeFile(judgeConfig, JSON.stringify(demoJudgeConfig(watchSeconds), null, 2));
     const p = createLocalProcessPlatform({ dir });
     platform = p;
     const router = createRestartRouter(p, {
@@ -158,7 +164,6 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
       });
     };
     ticker = setInterval(() => void draw().catch(() => {}), 1_000);
-    const watchSeconds = Math.max(4, options.durationSeconds / STEPS.length);
     const outcome = await runRollout(
       {
         current,
