@@ -46,8 +46,9 @@ const WORLD = { shards: 16, guilds: 3_000, seed: 16, identifyWindowMs: 500 } as 
 const STEPS = [20, 50] as const;
 
 /**
- * The judge for a watch of `watchSeconds` (its window): the defaults (the same metrics, alpha and rules), with
- * tolerances a few thousand interactions can tell apart (errors 2x and +4 pp, latency 1.5x and +50 ms).
+ * The judge for a watch of `watchSeconds` (its window, half of it the minimum before promotion): the
+ * defaults (the same metrics, alpha and rules) with tolerances a few thousand interactions can tell
+ * apart (errors 2x and +4 pp, latency 1.5x and +50 ms) and memory growth beyond warm-up (4 GB/h).
  */
 export function demoJudgeConfig(watchSeconds: number): object {
   const config = structuredClone(DefaultJudgeConfigInput) as {
