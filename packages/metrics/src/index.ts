@@ -16,4 +16,5 @@ export {
   createBotMetrics,
   DefaultBotMetricsOptions,
   type MetricDeployment,
+  MisnamedDefaultGauges,
 } from './registry/metrics.ts';

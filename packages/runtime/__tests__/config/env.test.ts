@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseBotEnv } from '../../src/config/env.ts';
+import { parseRuntimeEnv, parseStoreSpec } from '../../src/config/env.ts';
+import { RuntimeError } from '../../src/errors/RuntimeError.ts';
 
 const base = { DISCORD_TOKEN: 'a.b.c', SHARD_COUNT: '16' };
 
-describe('parseBotEnv', () => {
+describe('parseRuntimeEnv', () => {
   it('makes production by default, at info, with documented defaults', () => {
-    const config = parseBotEnv(base);
+    const config = parseRuntimeEnv(base);
     expect(config.sharding.deployment).toBe('production');
     expect(config.sharding.percent).toBe(20);
     expect(config.logLevel).toBe('info');
@@ -16,23 +17,25 @@ describe('parseBotEnv', () => {
   });
 
   it('makes the canary at debug, which does not register commands', () => {
-    const config = parseBotEnv({ ...base, CANARY: 'true', SHARD_PERCENT: '20' });
+    const config = parseRuntimeEnv({ ...base, CANARY: 'true', SHARD_PERCENT: '20' });
     expect(config.sharding.deployment).toBe('canary');
     expect(config.logLevel).toBe('debug');
     expect(config.registerCommands).toBe(false);
   });
 
   it('takes a DISCORD_API_URL copied with /v10 as the API root', () => {
-    expect(parseBotEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api/v10/' }).apiUrl).toBe(
+    expect(parseRuntimeEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api/v10/' }).apiUrl).toBe(
       'http://127.0.0.1:5000/api',
     );
-    expect(parseBotEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api' }).apiUrl).toBe(
+    expect(parseRuntimeEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api' }).apiUrl).toBe(
       'http://127.0.0.1:5000/api',
     );
   });
 
   it('lets production alone at 0% take Discord’s recommended shard count', () => {
-    expect(parseBotEnv({ DISCORD_TOKEN: 't.t.t', SHARD_PERCENT: '0' }).sharding.shardCount).toBeUndefined();
+    expect(
+      parseRuntimeEnv({ DISCORD_TOKEN: 't.t.t', SHARD_PERCENT: '0' }).sharding.shardCount,
+    ).toBeUndefined();
   });
 
   it.each([
@@ -55,16 +58,39 @@ describe('parseBotEnv', () => {
     [{ UNLEASH_URL: 'http://127.0.0.1:4242/api' }, 'UNLEASH_URL is set but UNLEASH_API_TOKEN is not'],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters'],
     [{ QSB_VERSION: 'v 1' }, 'QSB_VERSION="v 1"'],
+    [{ QSB_STORE: 'postgres://x' }, 'QSB_STORE="postgres://x" is not a store; allowed: memory:, file:PATH'],
+    [{ QSB_STORE: 'file:' }, 'QSB_STORE="file:" names no file'],
+    [{ QSB_IDENTIFY: 'fast' }, 'QSB_IDENTIFY="fast": must be schedule or store'],
   ])('refuses %j with one line', (override, message) => {
     const env: Record<string, string | undefined> = { ...base, ...override };
     let error: unknown;
     try {
-      parseBotEnv(env);
+      parseRuntimeEnv(env);
     } catch (caught) {
       error = caught;
     }
-    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(RuntimeError);
     expect((error as Error).message).toContain(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('names the store: a file under .qsb/ by default, memory, a file, Redis', () => {
+    expect(parseRuntimeEnv(base).store).toMatchObject({ kind: 'file', url: undefined });
+    expect(parseRuntimeEnv(base).store.description).toMatch(/\.qsb\/store\.json$/);
+    expect(parseRuntimeEnv(base).identify).toBe('schedule');
+    expect(parseStoreSpec('memory:').kind).toBe('memory');
+    expect(parseStoreSpec('file:/tmp/s.json')).toMatchObject({
+      kind: 'file',
+      description: 'file:/tmp/s.json',
+    });
+    const redis = parseRuntimeEnv({ ...base, QSB_STORE: 'redis://:pw@127.0.0.1:6379/0' });
+    expect(redis.store.kind).toBe('redis');
+    expect(redis.identify).toBe('store');
+  });
+
+  it('never prints a Redis password it refuses', () => {
+    expect(() => parseStoreSpec('redis://:hunter2@')).toThrow(/QSB_STORE=/);
+    expect(() => parseStoreSpec('redis://:hunter2@')).not.toThrow(/hunter2/);
+    expect(() => parseStoreSpec('mongodb://u:hunter2@h')).not.toThrow(/hunter2/);
   });
 });

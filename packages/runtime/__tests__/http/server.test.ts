@@ -10,7 +10,7 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function serve(options: { metricsToken?: string; notReady?: number[] } = {}) {
+async function serve(options: { metricsToken?: string; notReady?: number[]; unhealthy?: string } = {}) {
   const registry = new Registry();
   const metrics = createBotMetrics({
     registry,
@@ -26,6 +26,7 @@ async function serve(options: { metricsToken?: string; notReady?: number[] } = {
       scrapes++;
     },
     notReadyShards: () => options.notReady ?? [],
+    unhealthyReason: () => options.unhealthy,
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -63,6 +64,13 @@ describe('http server', () => {
     expect(await notReady.json()).toEqual({ ready: false, notReadyShards: [3, 5] });
     const ready = await serve();
     expect((await fetch(`${ready.url}/readyz`)).status).toBe(200);
+  });
+
+  it('answers /healthz 503 with the reason once a shard is closed for good', async () => {
+    const dead = await serve({ unhealthy: 'shard 3 closed with 4014' });
+    const res = await fetch(`${dead.url}/healthz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: 'unhealthy', reason: 'shard 3 closed with 4014' });
   });
 
   it('refuses unknown paths and methods with a clear message', async () => {

@@ -1,47 +1,46 @@
 import { Writable } from 'node:stream';
+import { DiscordAPIError } from '@discordjs/rest';
 import { createBotMetrics } from '@qsb/metrics';
-import { DiscordAPIError, type Interaction, RESTJSONErrorCodes } from 'discord.js';
+import { RESTJSONErrorCodes } from 'discord-api-types/v10';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { BotCommand } from '../../src/commands/commands.ts';
-import { createInteractionHandler } from '../../src/interactions/handler.ts';
+import { type Command, createInteractionHandler } from '../../src/interactions/handler.ts';
+import type { CommandInteraction, ReplyMessage } from '../../src/interactions/interaction.ts';
 
-// Guild 81384788765712384 is on shard 2 of 16; guild 302094807046684672 on shard 10.
 const OWNED_GUILD = '81384788765712384';
-const OTHER_GUILD = '302094807046684672';
 
-interface FakeInteraction {
-  id: string;
-  guildId: string | null;
-  commandName: string;
+interface FakeInteraction extends CommandInteraction {
   replied: boolean;
-  deferred: boolean;
   replies: unknown[];
-  user: { id: string };
-  isChatInputCommand(): boolean;
-  reply(body: unknown): Promise<void>;
+  reply(message: ReplyMessage, options?: { ephemeral?: boolean }): Promise<void>;
 }
 
 function interaction(id: string, commandName: string, guildId: string | null = OWNED_GUILD): FakeInteraction {
   return {
     id,
+    applicationId: '1',
     guildId,
+    channelId: '2',
+    shardId: 2,
     commandName,
     replied: false,
     deferred: false,
     replies: [],
-    user: { id: '222078108977594368' },
-    isChatInputCommand: () => true,
+    user: { id: '222078108977594368', username: 'u' },
+    options: {} as CommandInteraction['options'],
     async reply(body) {
       if (this.replied) throw new Error('replied twice');
-      this.replies.push(body);
+      this.replies.push(typeof body === 'string' ? { content: body } : body);
       this.replied = true;
     },
+    async deferReply() {},
+    async editReply() {},
+    async followUp() {},
   };
 }
 
-function command(name: string, execute: BotCommand['execute']): BotCommand {
+function command(name: string, execute: Command['execute']): Command {
   return { name, definition: { name, description: name }, execute };
 }
 
@@ -62,11 +61,15 @@ const expired = command('expired', async () => {
     404,
     'POST',
     '/interactions/1/t/callback',
-    {},
+    { body: undefined },
   );
 });
 
-function setup(clock = { t: 0 }, commands: BotCommand[] = [ok, fails, repliesThenFails, expired]) {
+function setup(
+  clock = { t: 0 },
+  commands: Command[] = [ok, fails, repliesThenFails, expired],
+  shouldAnswer?: (shardId: number, i: CommandInteraction) => boolean,
+) {
   const registry = new Registry();
   const metrics = createBotMetrics({
     registry,
@@ -88,11 +91,10 @@ function setup(clock = { t: 0 }, commands: BotCommand[] = [ok, fails, repliesThe
     commands,
     metrics,
     logger,
-    shardCount: 16,
-    ownedShards: new Set([0, 1, 2, 3]),
     now: () => clock.t,
     shardPing: () => 40,
-    context: { flag: () => false, report: () => {} },
+    flag: () => false,
+    ...(shouldAnswer ? { shouldAnswer } : {}),
   });
   const count = async (command: string, outcome: string) => {
     const metric = await registry.getSingleMetric('qsb_interactions_total')?.get();
@@ -103,8 +105,7 @@ function setup(clock = { t: 0 }, commands: BotCommand[] = [ok, fails, repliesThe
   return { handler, lines, count };
 }
 
-const handle = (h: ReturnType<typeof setup>['handler'], i: FakeInteraction) =>
-  h.handle(i as unknown as Interaction);
+const handle = (h: ReturnType<typeof setup>['handler'], i: FakeInteraction) => h.handle(i);
 
 describe('createInteractionHandler', () => {
   it('answers once and counts ok', async () => {
@@ -115,20 +116,23 @@ describe('createInteractionHandler', () => {
     expect(await count('ok', 'ok')).toBe(1);
   });
 
-  it('leaves a guild it does not own to its owner: no answer', async () => {
-    const { handler, lines, count } = setup();
-    const i = interaction('2', 'ok', OTHER_GUILD);
-    await handle(handler, i);
-    expect(i.replies).toEqual([]);
-    expect(await count('ok', 'ok')).toBe(0);
-    expect(lines.some((l) => l.shard === 10 && String(l.msg).includes('does not own'))).toBe(true);
-  });
-
-  it('routes a DM to shard 0', async () => {
-    const { handler } = setup();
-    const i = interaction('3', 'ok', null);
-    await handle(handler, i);
-    expect(i.replies).toHaveLength(1);
+  it('leaves an interaction the answer gate refuses to another process: no answer', async () => {
+    const gate: [number, string][] = [];
+    const { handler, count } = setup({ t: 0 }, [ok], (shard, i) => {
+      gate.push([shard, i.id]);
+      return i.id !== '2';
+    });
+    const refused = interaction('2', 'ok');
+    const allowed = interaction('3', 'ok', null);
+    await handle(handler, refused);
+    await handle(handler, allowed);
+    expect(refused.replies).toEqual([]);
+    expect(allowed.replies).toHaveLength(1);
+    expect(gate).toEqual([
+      [2, '2'],
+      [2, '3'],
+    ]);
+    expect(await count('ok', 'ok')).toBe(1);
   });
 
   it('answers a dispatch delivered twice only once', async () => {

@@ -1,6 +1,6 @@
 import { createIdentifySchedule } from '@qsb/sharding';
 import { describe, expect, it } from 'vitest';
-import { SlottedIdentifyThrottler } from '../../src/discord/throttler.ts';
+import { SlottedIdentifyThrottler } from '../../src/identify/throttlers.ts';
 
 function fakeClock(start: number, lateBy: (ms: number) => number = () => 0) {
   let time = start;

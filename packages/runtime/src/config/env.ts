@@ -1,18 +1,23 @@
 import { FlagsError, parseFlagsEnv, type UnleashServerOptions } from '@qsb/flags';
 import { parseShardingEnv, type ShardingEnv, ShardingError } from '@qsb/sharding';
+import { parseStoreUrl, StoreError, type StoreKind } from '@qsb/store';
 import type { Level } from 'pino';
+import { RuntimeError, RuntimeErrorCodes } from '../errors/RuntimeError.ts';
 
-/** Why the environment was refused: one line naming the variable, its value and what is allowed. */
-export class ConfigError extends Error {
-  public readonly code = 'INVALID_ENVIRONMENT';
-
-  public override get name(): string {
-    return `ConfigError[${this.code}]`;
-  }
+/** Where the session store is, as `QSB_STORE` names it: the value, checked, and where it points. */
+export interface StoreSpec {
+  readonly kind: StoreKind;
+  /** `QSB_STORE` as given (undefined: the default file), for `createStore`. */
+  readonly url: string | undefined;
+  /** Printable, password masked. */
+  readonly description: string;
 }
 
-/** Everything the bot reads from its environment. */
-export interface BotConfig {
+/** How identifies are spaced: the shared wall-clock schedule, or leases `identify:<bucket>` in the store. */
+export type IdentifyMode = 'schedule' | 'store';
+
+/** Everything the runtime reads from its environment. */
+export interface RuntimeConfig {
   readonly token: string;
   /** discord.js `rest.api`; `https://discord.com/api` unless DISCORD_API_URL points elsewhere. */
   readonly apiUrl: string;
@@ -34,10 +39,20 @@ export interface BotConfig {
   /** The feature-flag file, and an Unleash server if one is configured. */
   readonly flagsFile: string;
   readonly unleash: UnleashServerOptions | undefined;
+  /** Whether FLAGS_FILE was set (then a missing file is refused even for a bot without flags). */
+  readonly flagsFileSet: boolean;
+  /** The session store (`QSB_STORE`); unset: a file under `.qsb/` in the working directory. */
+  readonly store: StoreSpec;
+  /**
+   * `QSB_IDENTIFY`: `store` takes an identify lease per bucket in the store (every process of the bot
+   * must then share that store); `schedule` keeps the wall-clock slots. Unset: `store` for a Redis
+   * store, `schedule` otherwise.
+   */
+  readonly identify: IdentifyMode;
 }
 
 /** @defaultValue what an unset variable means */
-export const BotConfigDefaults = {
+export const RuntimeConfigDefaults = {
   apiUrl: 'https://discord.com/api',
   identifyWindowMs: 5000,
   host: '0.0.0.0',
@@ -51,8 +66,26 @@ const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'tr
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function refuse(name: string, value: string, allowed: string): ConfigError {
-  return new ConfigError(`invalid environment: ${name}=${JSON.stringify(value)}: ${allowed}`);
+function configError(detail: string): RuntimeError {
+  return new RuntimeError(RuntimeErrorCodes.InvalidEnvironment, detail);
+}
+
+function refuse(name: string, value: string, allowed: string): RuntimeError {
+  return configError(`${name}=${JSON.stringify(value)}: ${allowed}`);
+}
+
+/**
+ * Reads `QSB_STORE` (`memory:`, `file:PATH`, `redis://...`, `rediss://...`; unset: `.qsb/store.json` in
+ * the working directory) with the store package's own parser, so that the bot and `qsb` agree.
+ */
+export function parseStoreSpec(value: string | undefined): StoreSpec {
+  try {
+    const location = parseStoreUrl(value);
+    return { kind: location.kind, url: value, description: location.description };
+  } catch (error) {
+    if (error instanceof StoreError) throw configError(error.detail);
+    throw error;
+  }
 }
 
 function readInt(env: Env, name: string, min: number, max: number): number | undefined {
@@ -114,25 +147,25 @@ function readApiUrl(env: Env): string | undefined {
  * process is the canary, or production leaves it a share). Only production at `SHARD_PERCENT=0`, alone,
  * may leave it unset and take Discord's recommendation.
  */
-export function parseBotEnv(env: Env): BotConfig {
+export function parseRuntimeEnv(env: Env): RuntimeConfig {
   let sharding: ShardingEnv;
   let unleash: UnleashServerOptions | undefined;
   try {
     sharding = parseShardingEnv(env);
     unleash = parseFlagsEnv(env);
   } catch (error) {
-    if (error instanceof ShardingError) throw new ConfigError(error.message);
-    if (error instanceof FlagsError) throw new ConfigError(`invalid environment: ${error.detail}`);
+    if (error instanceof ShardingError) throw configError(error.detail);
+    if (error instanceof FlagsError) throw configError(error.detail);
     throw error;
   }
   const token = env.DISCORD_TOKEN;
   if (token === undefined || token.length === 0) {
-    throw new ConfigError('invalid environment: DISCORD_TOKEN is not set: the bot token is required');
+    throw configError('DISCORD_TOKEN is not set: the bot token is required');
   }
-  if (/\s/.test(token)) throw new ConfigError('invalid environment: DISCORD_TOKEN contains whitespace');
+  if (/\s/.test(token)) throw configError('DISCORD_TOKEN contains whitespace');
   if (sharding.shardCount === undefined && (sharding.deployment === 'canary' || sharding.percent > 0)) {
-    throw new ConfigError(
-      `invalid environment: SHARD_COUNT is not set: it is required whenever a canary can run (CANARY=${env.CANARY ?? 'unset'}, SHARD_PERCENT=${sharding.percent}), so that both deployments identify with the same total`,
+    throw configError(
+      `SHARD_COUNT is not set: it is required whenever a canary can run (CANARY=${env.CANARY ?? 'unset'}, SHARD_PERCENT=${sharding.percent}), so that both deployments identify with the same total`,
     );
   }
   const level = env.LOG_LEVEL;
@@ -140,7 +173,7 @@ export function parseBotEnv(env: Env): BotConfig {
     throw refuse('LOG_LEVEL', level, `must be one of ${LEVELS.join(', ')}`);
   }
   const version =
-    env.QSB_VERSION ?? env.HEROKU_RELEASE_VERSION ?? env.SOURCE_VERSION ?? BotConfigDefaults.version;
+    env.QSB_VERSION ?? env.HEROKU_RELEASE_VERSION ?? env.SOURCE_VERSION ?? RuntimeConfigDefaults.version;
   if (!/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
     throw refuse(
       'QSB_VERSION',
@@ -150,25 +183,31 @@ export function parseBotEnv(env: Env): BotConfig {
   }
   const metricsToken = env.METRICS_TOKEN;
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
-    throw new ConfigError(
-      'invalid environment: METRICS_TOKEN must be at least 16 characters without whitespace',
-    );
+    throw configError('METRICS_TOKEN must be at least 16 characters without whitespace');
+  }
+  const store = parseStoreSpec(env.QSB_STORE);
+  const identify = env.QSB_IDENTIFY ?? (store.kind === 'redis' ? 'store' : 'schedule');
+  if (identify !== 'store' && identify !== 'schedule') {
+    throw refuse('QSB_IDENTIFY', identify, 'must be schedule or store');
   }
   const isFirstProductionDyno = sharding.deployment === 'production' && sharding.dyno.index === 1;
   return {
     token,
-    apiUrl: readApiUrl(env) ?? BotConfigDefaults.apiUrl,
+    apiUrl: readApiUrl(env) ?? RuntimeConfigDefaults.apiUrl,
     sharding,
-    identifyWindowMs: readInt(env, 'IDENTIFY_WINDOW_MS', 1, 60_000) ?? BotConfigDefaults.identifyWindowMs,
-    host: env.HOST ?? BotConfigDefaults.host,
-    port: readInt(env, 'PORT', 0, 65_535) ?? BotConfigDefaults.port,
+    identifyWindowMs: readInt(env, 'IDENTIFY_WINDOW_MS', 1, 60_000) ?? RuntimeConfigDefaults.identifyWindowMs,
+    host: env.HOST ?? RuntimeConfigDefaults.host,
+    port: readInt(env, 'PORT', 0, 65_535) ?? RuntimeConfigDefaults.port,
     metricsToken,
     logLevel: (level as Level | undefined) ?? (sharding.deployment === 'canary' ? 'debug' : 'info'),
     version,
     dynoName: env.DYNO ?? '',
     registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
-    shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? BotConfigDefaults.shutdownGraceMs,
-    flagsFile: env.FLAGS_FILE ?? BotConfigDefaults.flagsFile,
+    shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? RuntimeConfigDefaults.shutdownGraceMs,
+    flagsFile: env.FLAGS_FILE ?? RuntimeConfigDefaults.flagsFile,
     unleash,
+    flagsFileSet: env.FLAGS_FILE !== undefined,
+    store,
+    identify,
   };
 }

@@ -10,6 +10,8 @@ export interface HttpServerOptions {
   readonly beforeScrape: () => void;
   /** Shards that are not READY yet; empty means ready. */
   readonly notReadyShards: () => readonly number[];
+  /** Why the process is unhealthy (a shard closed for good), or undefined while it is healthy. */
+  readonly unhealthyReason: () => string | undefined;
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -26,7 +28,7 @@ function authorized(req: IncomingMessage, token: string): boolean {
 
 /**
  * The bot's HTTP endpoints: `/metrics` (Prometheus text, optionally behind a bearer token), `/healthz`
- * (the process is alive) and `/readyz` (every owned shard is READY).
+ * (the process is alive and no shard is closed for good) and `/readyz` (every owned shard is READY).
  */
 export function createHttpServer(options: HttpServerOptions): Server {
   return createServer((req, res) => {
@@ -38,9 +40,15 @@ export function createHttpServer(options: HttpServerOptions): Server {
       return;
     }
     switch (path) {
-      case '/healthz':
-        send(res, 200, JSON.stringify({ status: 'ok' }));
+      case '/healthz': {
+        const reason = options.unhealthyReason();
+        send(
+          res,
+          reason === undefined ? 200 : 503,
+          JSON.stringify(reason === undefined ? { status: 'ok' } : { status: 'unhealthy', reason }),
+        );
         return;
+      }
       case '/readyz': {
         const waiting = options.notReadyShards();
         send(

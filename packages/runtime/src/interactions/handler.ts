@@ -1,34 +1,51 @@
 import type { BotMetrics, InteractionOutcome } from '@qsb/metrics';
-import { shardForGuild } from '@qsb/sharding';
-import {
-  type ChatInputCommandInteraction,
-  DiscordAPIError,
-  type Interaction,
-  MessageFlags,
-  RESTJSONErrorCodes,
-} from 'discord.js';
+import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
-import type { BotCommand, CommandContext } from '../commands/commands.ts';
+import { type CommandInteraction, isExpired } from './interaction.ts';
 
 /** Discord forgets an interaction that is not acknowledged within 3 s. */
 export const ACK_DEADLINE_MS = 3000;
 
-export interface InteractionHandlerOptions {
-  readonly commands: readonly BotCommand[];
+/** What a command handler may use besides the interaction. */
+export interface CommandContext<F extends string = never> {
+  /** Heartbeat round trip of the shard that received the interaction, in ms (-1 before the first ACK). */
+  readonly shardPing: number;
+  /**
+   * Feature gate: whether flag `name` is on for this interaction's guild and user (in a DM, its user).
+   * Until flags are loaded every flag is off.
+   */
+  readonly flag: (name: F, interaction: CommandInteraction) => boolean;
+  readonly logger: Logger;
+  readonly metrics: BotMetrics;
+}
+
+/** A slash command: its registration payload and its handler. */
+export interface Command<F extends string = never> {
+  readonly name: string;
+  readonly definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  readonly execute: (interaction: CommandInteraction, ctx: CommandContext<F>) => Promise<void>;
+}
+
+/** Options of {@link createInteractionHandler}. */
+export interface InteractionHandlerOptions<F extends string> {
+  readonly commands: readonly Command<F>[];
   readonly metrics: BotMetrics;
   readonly logger: Logger;
-  /** The shard count of the plan and the shards this process owns. */
-  readonly shardCount: number;
-  readonly ownedShards: ReadonlySet<number>;
-  readonly context: Omit<CommandContext, 'shardPing'>;
+  readonly flag: (name: F, interaction: CommandInteraction) => boolean;
   readonly shardPing: (shardId: number) => number;
+  /**
+   * Whether this process answers an interaction of a shard it holds (the answer gate of a live
+   * handoff); true when absent.
+   */
+  readonly shouldAnswer?: (shardId: number, interaction: CommandInteraction) => boolean;
   /** Monotonic clock in ms. */
   readonly now: () => number;
 }
 
+/** Runs commands, counts them, and knows what is in flight. */
 export interface InteractionHandler {
   /** Handles one interaction; never rejects. */
-  handle(interaction: Interaction): Promise<void>;
+  handle(interaction: CommandInteraction): Promise<void>;
   /** Stops accepting interactions and resolves once every one in flight has finished. */
   drain(): Promise<void>;
   readonly inFlight: number;
@@ -38,7 +55,7 @@ export interface InteractionHandler {
  * Remembers the last `capacity` ids seen, so that a dispatch delivered twice (a replay) is answered once.
  * A ring of ids beside a Set: forgetting the oldest is O(1), never a scan over deleted Set entries.
  */
-class RecentIds {
+export class RecentIds {
   private readonly ids = new Set<string>();
   private readonly ring: (string | undefined)[];
   private next = 0;
@@ -59,51 +76,47 @@ class RecentIds {
   }
 }
 
-function isDiscordError(error: unknown, code: number): boolean {
-  return error instanceof DiscordAPIError && error.code === code;
-}
-
 /** Answers a command registered by another version that this one does not know. */
-function unknownCommand(name: string): BotCommand {
+function unknownCommand<F extends string>(name: string): Command<F> {
   return {
     name: 'unknown',
     definition: { name, description: '' },
     async execute(interaction) {
-      await interaction.reply({
-        content: `/${name} is not available in this version.`,
-        flags: MessageFlags.Ephemeral,
-      });
+      await interaction.reply(`/${name} is not available in this version.`, { ephemeral: true });
       throw new Error(`unknown command /${name}`);
     },
   };
 }
 
 /**
- * Answers each chat-input interaction exactly once: it ignores interactions of guilds this process does
- * not own and ids it has already seen, runs the command, and on failure answers with an error message
- * unless the command had already answered. Every interaction is counted by command and outcome.
+ * Answers each chat-input interaction exactly once: it ignores ids it has already seen and those the
+ * answer gate refuses, runs the command, and on failure answers with an error message unless the
+ * command had already answered. Every interaction is counted by command and outcome.
  */
-export function createInteractionHandler(options: InteractionHandlerOptions): InteractionHandler {
+export function createInteractionHandler<F extends string>(
+  options: InteractionHandlerOptions<F>,
+): InteractionHandler {
   const { metrics, logger, now } = options;
   const byName = new Map(options.commands.map((c) => [c.name, c]));
   const seen = new RecentIds(10_000);
-  const { flag, report } = options.context;
   let active = 0;
   let idle: (() => void)[] = [];
   let draining = false;
 
-  async function run(
-    interaction: ChatInputCommandInteraction,
-    command: BotCommand,
-    shard: number,
-  ): Promise<void> {
+  async function run(interaction: CommandInteraction, command: Command<F>): Promise<void> {
     const started = now();
+    const shard = interaction.shardId;
     let outcome: InteractionOutcome = 'ok';
     active++;
     try {
-      await command.execute(interaction, { flag, report, shardPing: options.shardPing(shard) });
+      await command.execute(interaction, {
+        flag: options.flag,
+        shardPing: options.shardPing(shard),
+        logger,
+        metrics,
+      });
     } catch (error) {
-      const expired = isDiscordError(error, RESTJSONErrorCodes.UnknownInteraction);
+      const expired = isExpired(error);
       outcome = expired ? 'timeout' : 'error';
       logger.error(
         { err: error, command: command.name, guild: interaction.guildId, shard, interaction: interaction.id },
@@ -111,7 +124,7 @@ export function createInteractionHandler(options: InteractionHandlerOptions): In
       );
       if (!expired && !interaction.replied && !interaction.deferred) {
         await interaction
-          .reply({ content: 'Something went wrong; the team has been told.', flags: MessageFlags.Ephemeral })
+          .reply('Something went wrong; the team has been told.', { ephemeral: true })
           .catch((replyError: unknown) =>
             logger.error(
               { err: replyError, command: command.name, guild: interaction.guildId, shard },
@@ -142,21 +155,23 @@ export function createInteractionHandler(options: InteractionHandlerOptions): In
       return active;
     },
     async handle(interaction) {
-      if (draining || !interaction.isChatInputCommand()) return;
-      const shard = interaction.guildId ? shardForGuild(interaction.guildId, options.shardCount) : 0;
-      if (!options.ownedShards.has(shard)) {
-        logger.warn(
-          { guild: interaction.guildId, shard, interaction: interaction.id },
-          'interaction for a shard this process does not own: left to its owner',
+      if (draining) return;
+      if (options.shouldAnswer && !options.shouldAnswer(interaction.shardId, interaction)) {
+        logger.debug(
+          { interaction: interaction.id, shard: interaction.shardId },
+          'interaction left to another process',
         );
         return;
       }
       if (!seen.add(interaction.id)) {
-        logger.debug({ interaction: interaction.id, shard }, 'duplicate dispatch ignored');
+        logger.debug(
+          { interaction: interaction.id, shard: interaction.shardId },
+          'duplicate dispatch ignored',
+        );
         return;
       }
-      const command = byName.get(interaction.commandName) ?? unknownCommand(interaction.commandName);
-      await run(interaction, command, shard);
+      const command = byName.get(interaction.commandName) ?? unknownCommand<F>(interaction.commandName);
+      await run(interaction, command);
     },
     async drain() {
       draining = true;
