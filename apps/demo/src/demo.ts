@@ -155,6 +155,9 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
       IDENTIFY_WINDOW_MS: String(WORLD.identifyWindowMs),
       LOG_LEVEL: 'info',
       SHUTDOWN_GRACE_MS: '3000',
+      // The runtime's local default, a file store, in this run's directory: the sessions a stopped
+      // process saves are resumed by the next one of this run, never by another run's.
+      QSB_STORE: `file:${join(dir, 'store.json')}`,
     });
     const snapshot = async (timeoutMs?: number) => {
       const [production, canary] = await Promise.all([
