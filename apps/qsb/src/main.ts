@@ -5,6 +5,7 @@ import { CliError, ExitCodes } from './cli/errors.ts';
 import { analyzeCommand } from './commands/analyze.ts';
 import { flagsCommand } from './commands/flags.ts';
 import { monitorCommand } from './commands/monitor.ts';
+import { routeCommand } from './commands/route.ts';
 import { shardsCommand } from './commands/shards.ts';
 import { simCommand } from './commands/sim.ts';
 
@@ -15,6 +16,7 @@ const commands: readonly ((ctx: CliContext) => Command)[] = [
   flagsCommand,
   monitorCommand,
   analyzeCommand,
+  routeCommand,
 ];
 
 /** Builds the `qsb` program around a context, so that tests can run commands in-process. */

@@ -38,7 +38,9 @@ export {
   bucketValues,
   type DataStatus,
   emptyData,
+  GaugeStaleMs,
   type MetricData,
+  type SeenSeries,
   type Side,
 } from './judge/extract.ts';
 export { formatEffect, formatProgress, formatVerdict } from './judge/format.ts';

@@ -5,9 +5,15 @@ import { CanaryError, createJudge, readRecording, type Scrape, type Verdict } fr
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import {
+  type DashboardFlags,
+  dashboardOptions,
+  replayOnDashboard,
+  withDashboard,
+} from '../dashboard/dashboard.ts';
 import { durationArg, type JudgeFlags, judgeConfigFromFlags, reportVerdict } from './monitor.ts';
 
-interface AnalyzeFlags extends JudgeFlags {
+interface AnalyzeFlags extends JudgeFlags, DashboardFlags {
   baseline: string;
   canary: string;
   json?: boolean;
@@ -31,6 +37,12 @@ async function* scrapesOf(path: string, flag: string): AsyncGenerator<Scrape> {
     lines.close();
     input.destroy();
   }
+}
+
+async function collect(path: string, flag: string): Promise<Scrape[]> {
+  const out: Scrape[] = [];
+  for await (const scrape of scrapesOf(path, flag)) out.push(scrape);
+  return out;
 }
 
 /**
@@ -69,7 +81,7 @@ async function replay(
 
 /** `qsb analyze`: judge two recordings offline (replays and post-mortems). */
 export function analyzeCommand(ctx: CliContext): Command {
-  return new Command('analyze')
+  const command = new Command('analyze')
     .description(
       'Judge recordings made by qsb monitor --record (Prometheus text with timestamps), read as streams: exit 0 promote, 1 rollback, 2 undecided, 3 error.',
     )
@@ -84,8 +96,22 @@ export function analyzeCommand(ctx: CliContext): Command {
     .option('--open-ended', 'judge with anytime-valid tests, as qsb monitor --open-ended')
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--json', 'print the verdict as one JSON object')
-    .action(async (flags: AnalyzeFlags) => {
+    .option('--dashboard', "show the recording on the monitor's page until interrupted (Ctrl-C)", false);
+  for (const option of dashboardOptions()) command.addOption(option);
+  return command.action(
+    withDashboard(ctx, async (flags: AnalyzeFlags, startDashboard) => {
+      const config = await judgeConfigFromFlags(flags);
       const { verdict, scrapes } = await replay(ctx, flags);
+      const dashboard = await startDashboard(`${flags.baseline} against ${flags.canary}`);
+      if (dashboard) {
+        // The page replays the whole recording, so it holds both in memory (the verdict did not).
+        const [baseline, canary] = await Promise.all([
+          collect(flags.baseline, '--baseline'),
+          collect(flags.canary, '--canary'),
+        ]);
+        await replayOnDashboard(dashboard, config, baseline, canary, ctx.signal);
+      }
       reportVerdict(ctx, verdict, flags.json === true, { scrapes });
-    });
+    }),
+  );
 }

@@ -19,6 +19,7 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import { type DashboardFlags, dashboardOptions, withDashboard } from '../dashboard/dashboard.ts';
 
 /** Exit codes of `qsb monitor` and `qsb analyze`: the verdict, or 3 for an error. */
 export const VerdictExitCodes = { promote: 0, rollback: 1, continue: 2 } as const;
@@ -101,7 +102,7 @@ export function reportVerdict(ctx: CliContext, verdict: Verdict, json: boolean, 
   );
 }
 
-interface MonitorFlags extends JudgeFlags {
+interface MonitorFlags extends JudgeFlags, DashboardFlags {
   production?: string;
   canary?: string;
   interval: number;
@@ -163,7 +164,7 @@ const QuietProgressSeconds = 60;
 
 /** `qsb monitor`: scrape both deployments every interval and judge until a verdict or the deadline. */
 export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): Command {
-  return new Command('monitor')
+  const command = new Command('monitor')
     .description(
       'Compare the canary with production until the judge decides: exit 0 promote, 1 rollback, 2 undecided at the deadline, 3 error.',
     )
@@ -190,7 +191,10 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--webhook <url>', 'POST {"content": ...} here on rollback (a Discord webhook works)', urlArg)
     .option('--json', 'print the verdict as one JSON object')
-    .action(async (flags: MonitorFlags) => {
+    .option('--no-dashboard', 'serve no dashboard and no rollout metrics');
+  for (const option of dashboardOptions()) command.addOption(option);
+  return command.action(
+    withDashboard(ctx, async (flags: MonitorFlags, startDashboard) => {
       if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
       const config = await judgeConfigFromFlags(flags);
       const duration = flags.duration ?? config.durationSeconds ?? 300;
@@ -221,6 +225,9 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
           throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
         }
       }
+      const dashboard = await startDashboard(
+        flags.prometheus ?? `${flags.production ?? ''} against ${flags.canary ?? ''}`,
+      );
       const judge = createJudge(config);
       const start = Date.now();
       const deadline = start + duration * 1000;
@@ -255,6 +262,14 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
         const timeUp = now + 1 >= deadline || ctx.signal.aborted;
         // One scrape makes no interval: decide from the second on, as qsb analyze does.
         const last = (verdict.verdict !== 'continue' && tick > 1) || timeUp;
+        dashboard?.tick({
+          config,
+          ...(p?.status === 'fulfilled' && c?.status === 'fulfilled'
+            ? { production: p.value, canary: c.value }
+            : {}),
+          ...{ verdict, nowMs: now, deadlineMs: deadline, intervalSeconds: flags.interval },
+          ...{ scrapes: judge.scrapes.canary, failedScrapes: failures, final: last },
+        });
         options.onTick?.({
           verdict,
           scrapes: { ...judge.scrapes },
@@ -279,7 +294,8 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
         const next = Math.min(tickAt + flags.interval * 1000, deadline);
         await sleep(Math.max(0, next - Date.now()), ctx.signal);
       }
-    });
+    }),
+  );
 }
 
 async function record(dir: string, production: Scrape, canary: Scrape): Promise<void> {
