@@ -66,7 +66,7 @@ const regressions: Regression[] = [
 function ourCells(o: readonly Outcome[]): string {
   const r = share(o.map((x) => x.ours.final === 'rollback'));
   const p = share(o.map((x) => x.ours.final === 'promote'));
-  return `${pct(r)} / ${pct(p)} / ${pct(1 - r - p)}`;
+  return `${pct(r)} / ${pct(p)} / ${pct(Math.max(0, 1 - r - p))}`;
 }
 const baselineCell = (xs: readonly (number | null)[]) => {
   const r = share(xs.map((x) => x !== null));
