@@ -42,6 +42,11 @@ export interface RuntimeConfig {
   readonly registerCommands: boolean;
   /** Seconds a SIGTERM leaves in-flight work before the process exits anyway (Heroku kills at 30). */
   readonly shutdownGraceMs: number;
+  /**
+   * `QSB_HANDOFF_WAIT_MS`: after SIGTERM, how long each shard keeps answering while no successor
+   * process has asked for its session (Heroku starts the new dyno as it stops the old one).
+   */
+  readonly handoffWaitMs: number;
   /** The feature-flag file, and an Unleash server if one is configured. */
   readonly flagsFile: string;
   readonly unleash: UnleashServerOptions | undefined;
@@ -65,6 +70,7 @@ export const RuntimeConfigDefaults = {
   port: 3000,
   version: 'dev',
   shutdownGraceMs: 25_000,
+  handoffWaitMs: 10_000,
   flagsFile: 'flags/features.json',
 } as const;
 
@@ -215,6 +221,18 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
   if (identify !== 'store' && identify !== 'schedule') {
     throw refuse('QSB_IDENTIFY', identify, 'must be schedule or store');
   }
+  const shutdownGraceMs =
+    readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? RuntimeConfigDefaults.shutdownGraceMs;
+  const handoffWaitMs =
+    readInt(env, 'QSB_HANDOFF_WAIT_MS', 0, 28_000) ??
+    Math.min(RuntimeConfigDefaults.handoffWaitMs, shutdownGraceMs / 2);
+  if (handoffWaitMs >= shutdownGraceMs && shutdownGraceMs > 0) {
+    throw refuse(
+      'QSB_HANDOFF_WAIT_MS',
+      String(handoffWaitMs),
+      `must be below SHUTDOWN_GRACE_MS (${shutdownGraceMs}), which must leave time to save the sessions`,
+    );
+  }
   const isFirstProductionDyno = sharding.deployment === 'production' && sharding.dyno.index === 1;
   return {
     token,
@@ -229,7 +247,8 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
     version,
     dynoName: env.DYNO ?? '',
     registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
-    shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? RuntimeConfigDefaults.shutdownGraceMs,
+    shutdownGraceMs,
+    handoffWaitMs,
     flagsFile: env.FLAGS_FILE ?? RuntimeConfigDefaults.flagsFile,
     unleash,
     flagsFileSet: env.FLAGS_FILE !== undefined,
