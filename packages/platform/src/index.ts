@@ -5,6 +5,13 @@ export {
   type HerokuPlatformOptionalOptions,
   type HerokuPlatformOptions,
 } from './heroku/HerokuPlatform.ts';
+export {
+  LocalPlatform,
+  LocalPlatformDefaults,
+  type LocalPlatformOptionalOptions,
+  type LocalPlatformOptions,
+  parseProcfile,
+} from './local/LocalPlatform.ts';
 export type {
   AppSpec,
   Build,
