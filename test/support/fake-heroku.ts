@@ -51,6 +51,8 @@ export interface FakeHerokuOptions {
   readonly budget?: number;
   /** GETs a build stays pending. @defaultValue 1 */
   readonly buildPolls?: number;
+  /** The app's `web_url` (a test serves /readyz there). @defaultValue `https://<app>.herokuapp.com/` */
+  readonly webUrl?: (app: string) => string;
 }
 
 class HttpError extends Error {
@@ -169,7 +171,7 @@ export async function startFakeHeroku(options: FakeHerokuOptions): Promise<FakeH
     name: a.name,
     stack: { name: a.stack },
     build_stack: { name: a.stack },
-    web_url: `https://${a.name}.herokuapp.com/`,
+    web_url: options.webUrl?.(a.name) ?? `https://${a.name}.herokuapp.com/`,
   });
 
   async function route(

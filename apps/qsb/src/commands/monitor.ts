@@ -18,6 +18,8 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import { pipelineFromContext, platformStep } from '../pipeline/context.ts';
+import { verdictRecorder } from '../pipeline/verdicts.ts';
 
 /** Exit codes of `qsb monitor` and `qsb analyze`: the verdict, or 3 for an error. */
 export const VerdictExitCodes = { promote: 0, rollback: 1, continue: 2 } as const;
@@ -92,6 +94,7 @@ interface MonitorFlags {
   record?: string;
   config?: string;
   webhook?: string;
+  recordVerdict?: boolean;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -153,6 +156,10 @@ export function monitorCommand(ctx: CliContext): Command {
     .option('--record <dir>', 'save every scrape to DIR/production.prom and DIR/canary.prom')
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--webhook <url>', 'POST {"content": ...} here on rollback (a Discord webhook works)', urlArg)
+    .option(
+      '--record-verdict',
+      "record the verdict on the canary app's current build, for qsb promote and qsb status (QSB_VERDICTS)",
+    )
     .option('--json', 'print the verdict as one JSON object')
     .action(async (flags: MonitorFlags) => {
       if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
@@ -184,6 +191,10 @@ export function monitorCommand(ctx: CliContext): Command {
           throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
         }
       }
+      const recordVerdict =
+        flags.recordVerdict === true
+          ? await platformStep(async () => verdictRecorder(pipelineFromContext(ctx)))
+          : undefined;
       const judge = createJudge(config);
       const start = Date.now();
       const deadline = start + flags.duration * 1000;
@@ -215,6 +226,10 @@ export function monitorCommand(ctx: CliContext): Command {
         if (verdict.verdict !== 'continue' || timeUp) {
           if (verdict.verdict === 'rollback' && flags.webhook !== undefined)
             await notify(flags.webhook, verdict, ctx);
+          if (recordVerdict !== undefined) {
+            const recorded = await recordVerdict({ verdict: verdict.verdict, summary: verdict.summary });
+            ctx.err(`recorded ${recorded.verdict} on ${recorded.app} v${recorded.release}`);
+          }
           reportVerdict(ctx, verdict, flags.json === true, {
             scrapes: judge.scrapes,
             failedScrapes: failures,
