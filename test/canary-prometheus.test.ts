@@ -109,11 +109,22 @@ afterAll(async () => {
 
 describe('qsb monitor --prometheus (real Prometheus): the same verdict as scraping directly', () => {
   async function both({ targets, prometheus }: Pair, extra: string[] = []) {
-    const common = ['--duration', '12s', '--interval', '1s', '--min-duration', '3s', '--json', ...extra];
+    const common = [
+      '--duration',
+      '12s',
+      '--interval',
+      '1s',
+      '--min-duration',
+      '3s',
+      '--json',
+      '--no-dashboard',
+      ...extra,
+    ];
     const [viaPrometheus, direct] = await Promise.all([
       qsb(['monitor', '--prometheus', prometheus, ...common]),
       qsb([
         'monitor',
+        '--no-dashboard',
         ...[
           '--production',
           `http://${targets.production}/metrics`,
@@ -155,6 +166,7 @@ describe('qsb monitor --prometheus (real Prometheus): the same verdict as scrapi
     const port = await freePort();
     const { code, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       '--prometheus',
       `http://127.0.0.1:${port}`,
       ...['--duration', '2s', '--interval', '1s', '--min-duration', '1s'],

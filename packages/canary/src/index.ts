@@ -22,10 +22,14 @@ export {
 } from './exposition/parse.ts';
 export {
   type DataNeeded,
+  type Detectable,
   type EffectReport,
+  type EvaluateOptions,
   evaluate,
+  formatRatio,
   type MetricDecision,
   type MetricReason,
+  type ScrapeHealth,
   type Verdict,
 } from './judge/evaluate.ts';
 export {
@@ -33,7 +37,9 @@ export {
   bucketValues,
   type DataStatus,
   emptyData,
+  GaugeStaleMs,
   type MetricData,
+  type SeenSeries,
   type Side,
 } from './judge/extract.ts';
 export { formatVerdict } from './judge/format.ts';
@@ -53,9 +59,11 @@ export {
   compareLevels,
   compareMeans,
   compareRates,
+  compareTrends,
   type LevelPoint,
   type MeanInterval,
   MinLevelPoints,
+  MinTrendPoints,
   type Moments,
   type RateInterval,
   type Tuning,
@@ -71,3 +79,10 @@ export {
   type Interval,
   mixtureRadius,
 } from './stats/sequential.ts';
+export {
+  type BoundaryCache,
+  createBoundaryCache,
+  obrienFlemingSpending,
+  powerQuantile,
+  spendingBoundaries,
+} from './stats/spending.ts';

@@ -89,7 +89,7 @@ describe('discord.js 14 against the local Discord', () => {
     expect(await replied).toBe(sent.id);
 
     const stats = s.stats();
-    expect(stats.interactions.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0 });
+    expect(stats.interactions.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0, expired: 0 });
     const record = stats.interactions.list.find((i) => i.id === sent.id);
     expect(record?.answers[0]?.outcome).toBe('accepted');
     expect(record?.answers[0]?.userAgent).toContain('qsb-test');
@@ -186,7 +186,7 @@ describe('discord.js 14 against the local Discord', () => {
     expect(r.errors).toEqual([]);
     const stats = s.stats();
     expect(stats.rest.byStatus['429']).toBe(1);
-    expect(stats.interactions.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0 });
+    expect(stats.interactions.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0, expired: 0 });
     expect(stats.interactions.list[0]?.answers[0]?.latencyMs).toBeGreaterThanOrEqual(200);
   });
 });

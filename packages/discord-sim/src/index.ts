@@ -1,4 +1,11 @@
 export { DiscordSimError, type DiscordSimErrorCode, DiscordSimErrorCodes } from './errors/DiscordSimError.ts';
+export {
+  type ActiveSimFault,
+  parseSimFaultRequest,
+  SIM_FAULT_TYPES,
+  type SimFaultParse,
+  type SimFaultRequest,
+} from './faults/faultRequest.ts';
 export type { GatewayEvent } from './gateway/Gateway.ts';
 export {
   type IdentifyDecision,
@@ -30,7 +37,7 @@ export type {
   SimStats,
 } from './stats.ts';
 export { nodeTimers, type SimTimer, type SimTimers } from './timers.ts';
-export type { TrafficOptions } from './traffic/Traffic.ts';
+export type { TrafficCommand, TrafficOptions } from './traffic/Traffic.ts';
 export { type Random, seededRandom } from './world/random.ts';
 export { DISCORD_EPOCH, makeSnowflake, snowflakeTime } from './world/snowflake.ts';
 export {

@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DiscordSimError, DiscordSimErrorCodes } from './errors/DiscordSimError.ts';
+import type { ActiveSimFault, SimFaultRequest } from './faults/faultRequest.ts';
 import { Gateway, type GatewayEvent } from './gateway/Gateway.ts';
 import { IdentifyLimiter } from './gateway/IdentifyLimiter.ts';
 import { Interactions, type SendInteractionInput, type SimInteraction } from './interactions/Interactions.ts';
 import { type DiscordSimOptions, resolveSimOptions } from './options.ts';
-import { type RestFault, RestServer } from './rest/RestServer.ts';
+import { type RestFault, RestServer, type SimFaultControl } from './rest/RestServer.ts';
 import type { SimStats } from './stats.ts';
 import { Traffic, type TrafficOptions } from './traffic/Traffic.ts';
 import { seededRandom } from './world/random.ts';
@@ -111,8 +112,62 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       messagesCreated: rest?.messagesCreated ?? 0,
     },
   });
-  const server = new RestServer({ options: o, world, limiter, interactions, ids, gatewayUrl, stats });
+  const faults: SimFaultControl = {
+    apply: (fault) => applyFault(fault),
+    active: () => activeFaults(),
+    clear: () => {
+      const n = activeFaults().length;
+      const { heartbeatAcksOff } = gateway.faultState();
+      for (const shard of heartbeatAcksOff) gateway.setHeartbeatAcks(shard, true);
+      gateway.setDispatchDelay(0);
+      server.clearFaults();
+      return n;
+    },
+  };
+  const server = new RestServer({ options: o, world, limiter, interactions, ids, gatewayUrl, stats, faults });
   rest = server;
+  const applyFault = (f: SimFaultRequest): { connections?: number } => {
+    switch (f.type) {
+      case 'close':
+        return { connections: gateway.closeShard(f.shard, f.code, f.reason) };
+      case 'reconnect':
+        return { connections: gateway.reconnect(f.shard) };
+      case 'invalid-session':
+        return { connections: gateway.invalidateSessions(f.shard, f.resumable) };
+      case 'heartbeat-request':
+        return { connections: gateway.requestHeartbeat(f.shard) };
+      case 'heartbeat-acks':
+        gateway.setHeartbeatAcks(f.shard, f.acknowledge);
+        return {};
+      case 'latency':
+        gateway.setDispatchDelay(f.ms);
+        return {};
+      case 'rest': {
+        const { type: _, ...fault } = f;
+        server.addFault(fault);
+        return {};
+      }
+    }
+  };
+  const activeFaults = (): ActiveSimFault[] => {
+    const state = gateway.faultState();
+    return [
+      ...(state.dispatchDelayMs > 0 ? [{ type: 'latency' as const, ms: state.dispatchDelayMs }] : []),
+      ...state.heartbeatAcksOff.map((shard) => ({
+        type: 'heartbeat-acks' as const,
+        shard,
+        acknowledge: false as const,
+      })),
+      ...server.pendingFaults().map(({ fault, left }) => ({
+        type: 'rest' as const,
+        status: fault.status,
+        left,
+        path: fault.path ?? null,
+        retryAfter: fault.status === 429 ? (fault.retryAfter ?? 0.1) : null,
+        global: fault.global === true,
+      })),
+    ];
+  };
   const sendInteraction = (input: SendInteractionInput) => {
     if (closed) throw new DiscordSimError(DiscordSimErrorCodes.Closed, 'sendInteraction after close()');
     return interactions.send(input);

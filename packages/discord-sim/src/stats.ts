@@ -119,8 +119,18 @@ export interface SimStats {
   readonly dispatchesSent: number;
   readonly interactions: {
     readonly dispatched: number;
-    /** Interactions by number of answer attempts: none, exactly one, two or more. */
-    readonly answered: { readonly zero: number; readonly one: number; readonly twoOrMore: number };
+    /**
+     * Every interaction in exactly one of: `zero` (no answer attempted), `one` (answered once, accepted),
+     * `twoOrMore` (accepted, and answered again: refused 40060), `expired` (never accepted: every attempt
+     * came after the deadline and Discord refused it with 10062, which a user sees as "The application
+     * did not respond"). They sum to `dispatched`.
+     */
+    readonly answered: {
+      readonly zero: number;
+      readonly one: number;
+      readonly twoOrMore: number;
+      readonly expired: number;
+    };
     /** Accepted answers' latency after dispatch. */
     readonly latencyMs: {
       readonly p50: number | null;

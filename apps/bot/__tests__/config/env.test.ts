@@ -22,6 +22,15 @@ describe('parseBotEnv', () => {
     expect(config.registerCommands).toBe(false);
   });
 
+  it('takes a DISCORD_API_URL copied with /v10 as the API root', () => {
+    expect(parseBotEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api/v10/' }).apiUrl).toBe(
+      'http://127.0.0.1:5000/api',
+    );
+    expect(parseBotEnv({ ...base, DISCORD_API_URL: 'http://127.0.0.1:5000/api' }).apiUrl).toBe(
+      'http://127.0.0.1:5000/api',
+    );
+  });
+
   it('lets production alone at 0% take Discord’s recommended shard count', () => {
     expect(parseBotEnv({ DISCORD_TOKEN: 't.t.t', SHARD_PERCENT: '0' }).sharding.shardCount).toBeUndefined();
   });
@@ -36,6 +45,10 @@ describe('parseBotEnv', () => {
     [{ PORT: '70000' }, 'PORT="70000": must be an integer from 0 to 65535'],
     [{ DISCORD_API_URL: 'not a url' }, 'DISCORD_API_URL="not a url": must be an absolute http(s) URL'],
     [{ DISCORD_API_URL: 'ftp://x' }, 'DISCORD_API_URL="ftp://x": must be an http(s) URL'],
+    [
+      { DISCORD_API_URL: 'https://discord.com/api/v9' },
+      'DISCORD_API_URL="https://discord.com/api/v9": must be the API root without a version',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace'],
     [{ IDENTIFY_WINDOW_MS: '0' }, 'IDENTIFY_WINDOW_MS="0"'],
     [{ REGISTER_COMMANDS: 'sometimes' }, 'REGISTER_COMMANDS="sometimes"'],

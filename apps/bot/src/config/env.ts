@@ -88,6 +88,24 @@ function readUrl(env: Env, name: string): string | undefined {
 }
 
 /**
+ * DISCORD_API_URL is the API root (discord.js adds the version). A URL copied with the version the bot
+ * speaks (`.../api/v10`) is accepted as its root; any other version is refused, since the bot would
+ * get nothing but bare 404s.
+ */
+function readApiUrl(env: Env): string | undefined {
+  const url = readUrl(env, 'DISCORD_API_URL');
+  if (url === undefined) return undefined;
+  const version = /\/v([0-9]+)$/.exec(url);
+  if (version === null) return url;
+  if (version[1] === '10') return url.slice(0, -'/v10'.length);
+  throw refuse(
+    'DISCORD_API_URL',
+    env.DISCORD_API_URL ?? '',
+    `must be the API root without a version (like https://discord.com/api or http://127.0.0.1:P/api): the bot speaks v10 and adds it`,
+  );
+}
+
+/**
  * Reads and checks the whole environment before anything connects. A malformed value is refused with
  * one line; nothing malformed is replaced by a default.
  *
@@ -139,7 +157,7 @@ export function parseBotEnv(env: Env): BotConfig {
   const isFirstProductionDyno = sharding.deployment === 'production' && sharding.dyno.index === 1;
   return {
     token,
-    apiUrl: readUrl(env, 'DISCORD_API_URL') ?? BotConfigDefaults.apiUrl,
+    apiUrl: readApiUrl(env) ?? BotConfigDefaults.apiUrl,
     sharding,
     identifyWindowMs: readInt(env, 'IDENTIFY_WINDOW_MS', 1, 60_000) ?? BotConfigDefaults.identifyWindowMs,
     host: env.HOST ?? BotConfigDefaults.host,

@@ -48,6 +48,7 @@ describe('qsb monitor', () => {
     const started = Date.now();
     const { code, out, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       ...['--production', production, '--canary', canary, '--config', config],
       ...['--duration', '8s', '--interval', '0.5s', '--min-duration', '2s', '--record', dir, '--json'],
     ]);
@@ -89,6 +90,7 @@ describe('qsb monitor', () => {
     const dir = await tempDir();
     const { code, out, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       ...[
         '--production',
         production,
@@ -134,6 +136,7 @@ describe('qsb monitor', () => {
     const { code, out, err } = await qsb(
       [
         'monitor',
+        '--no-dashboard',
         ...['--production', production, '--canary', `${canary}/metrics`],
         ...['--duration', '1.5s', '--interval', '0.5s', '--min-duration', '0s', '--json'],
       ],
@@ -156,6 +159,7 @@ describe('qsb monitor', () => {
     const production = await deployment('production', 10, 0);
     const { code, out, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       ...[
         '--production',
         production,
@@ -179,6 +183,7 @@ describe('qsb monitor', () => {
     const canary = await listen(createServer((_req, res) => res.writeHead(200).end('qsb_up{a="1" 1\n')));
     const { code, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       ...[
         '--production',
         production,
@@ -204,6 +209,7 @@ describe('qsb monitor', () => {
   ])('refuses bad flags %j', async (flags, message) => {
     const { code, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       ...['--production', 'http://127.0.0.1:1/metrics', '--canary', 'http://127.0.0.1:2/metrics'],
       ...flags,
     ]);
@@ -217,6 +223,7 @@ describe('qsb monitor', () => {
     await writeFile(path, 'alpha: 2\n');
     const { code, err } = await qsb([
       'monitor',
+      '--no-dashboard',
       ...['--production', 'http://127.0.0.1:1/metrics', '--canary', 'http://127.0.0.1:2/metrics'],
       ...['--config', path],
     ]);

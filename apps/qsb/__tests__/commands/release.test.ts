@@ -30,6 +30,7 @@ class FakeRouter implements CanaryShare {
     this.log.push(`ROUTE ${percent}`);
     this.percent = percent;
   }
+  public async close(): Promise<void> {}
 }
 
 let heroku: FakeHeroku;

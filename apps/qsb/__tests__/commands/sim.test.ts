@@ -41,7 +41,7 @@ describe('qsb sim', () => {
         signal: abort.signal,
       },
     );
-    const info = JSON.parse(await first) as { api: string; gateway: string; port: number };
+    const info = JSON.parse(await first) as { api: string; gateway: string; port: number; faults: string };
     expect(info.api).toBe(`http://127.0.0.1:${info.port}/api`);
     expect(info.gateway).toBe(`ws://127.0.0.1:${info.port}/`);
     const res = await fetch(`${info.api}/v10/gateway/bot`, { headers: { authorization: 'Bot test-token' } });
@@ -50,6 +50,11 @@ describe('qsb sim', () => {
       shards: 2,
       session_start_limit: { max_concurrency: 2 },
     });
+    const fault = await fetch(info.faults, { method: 'POST', body: '{"type":"rest","status":502}' });
+    expect(fault.status).toBe(200);
+    expect(
+      (await fetch(`${info.api}/v10/gateway/bot`, { headers: { authorization: 'Bot test-token' } })).status,
+    ).toBe(502);
     abort.abort();
     expect(await running).toBe(0);
     expect(out).toHaveLength(1);

@@ -3,9 +3,15 @@ import { CanaryError, judge, parseRecording, type Scrape } from '@qsb/canary';
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import {
+  type DashboardFlags,
+  dashboardOptions,
+  replayOnDashboard,
+  withDashboard,
+} from '../dashboard/dashboard.ts';
 import { durationArg, loadJudgeConfig, reportVerdict } from './monitor.ts';
 
-interface AnalyzeFlags {
+interface AnalyzeFlags extends DashboardFlags {
   baseline: string;
   canary: string;
   minDuration?: number;
@@ -30,7 +36,7 @@ async function readRecording(path: string, flag: string): Promise<Scrape[]> {
 
 /** `qsb analyze`: judge two recordings offline (replays and post-mortems). */
 export function analyzeCommand(ctx: CliContext): Command {
-  return new Command('analyze')
+  const command = new Command('analyze')
     .description(
       'Judge recordings made by qsb monitor --record (Prometheus text with timestamps): exit 0 promote, 1 rollback, 2 undecided, 3 error.',
     )
@@ -43,7 +49,10 @@ export function analyzeCommand(ctx: CliContext): Command {
     )
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--json', 'print the verdict as one JSON object')
-    .action(async (flags: AnalyzeFlags) => {
+    .option('--dashboard', "show the recording on the monitor's page until interrupted (Ctrl-C)", false);
+  for (const option of dashboardOptions()) command.addOption(option);
+  return command.action(
+    withDashboard(ctx, async (flags: AnalyzeFlags, startDashboard) => {
       const config = await loadJudgeConfig(flags.config, flags.minDuration);
       const baseline = await readRecording(flags.baseline, '--baseline');
       const canary = await readRecording(flags.canary, '--canary');
@@ -53,8 +62,11 @@ export function analyzeCommand(ctx: CliContext): Command {
         );
       }
       const verdict = judge(config, baseline, canary);
+      const dashboard = await startDashboard(`${flags.baseline} against ${flags.canary}`);
+      if (dashboard) await replayOnDashboard(dashboard, config, baseline, canary, ctx.signal);
       reportVerdict(ctx, verdict, flags.json === true, {
         scrapes: { production: baseline.length, canary: canary.length },
       });
-    });
+    }),
+  );
 }

@@ -3,13 +3,7 @@ import { join } from 'node:path';
 import { resolveRef } from '@qsb/platform';
 import { Command, Option } from 'commander';
 import type { CliContext } from '../cli/context.ts';
-import {
-  type AppRole,
-  appOption,
-  pipelineFromContext,
-  platformStep,
-  requireApp,
-} from '../pipeline/context.ts';
+import { type AppRole, appOption, platformStep, requireApp, withPipeline } from '../pipeline/context.ts';
 import { waitReady } from '../pipeline/readiness.ts';
 import { durationArg } from './monitor.ts';
 
@@ -43,39 +37,40 @@ export function deployCommand(ctx: CliContext): Command {
     .option('--timeout <d>', 'how long to wait for readiness (e.g. 5m)', durationArg, 300)
     .option('--json', 'print one JSON object')
     .action(async (flags: DeployFlags) => {
-      const pipeline = pipelineFromContext(ctx);
-      const commit = await platformStep(() => resolveRef(pipeline.repo, flags.ref));
-      const app = await requireApp(pipeline, flags.app);
-      ctx.err(`building ${flags.ref} (${commit.slice(0, 12)}) on ${app}`);
-      const build = await platformStep(() => pipeline.platform.build(app, { repo: pipeline.repo, commit }));
-      const release = await platformStep(async () => {
-        const releases = await pipeline.platform.releases(app);
-        return releases.find((r) => r.id === build.releaseId) ?? releases.at(-1);
-      });
-      if (release === undefined) throw new Error(`${app} has no release after the build`);
-      if ((await platformStep(() => pipeline.platform.dynos(app))).length === 0) {
-        // A first build: Heroku knows the process types only now.
-        await platformStep(async () => pipeline.platform.scale(app, await formationOf(pipeline.repo)));
-      }
-      ctx.err(`released v${release.version} on ${app}; waiting until ready`);
-      await platformStep(() =>
-        waitReady(pipeline.platform, app, release.version, {
-          timeoutMs: flags.timeout * 1000,
-          now: pipeline.now,
-          sleep: pipeline.sleep,
-        }),
-      );
-      if (flags.json) {
-        ctx.out(
-          JSON.stringify({
-            app,
-            role: flags.app,
-            version: `v${release.version}`,
-            release: release.version,
-            commit,
-            slugId: build.slugId,
+      await withPipeline(ctx, async (pipeline) => {
+        const commit = await platformStep(() => resolveRef(pipeline.repo, flags.ref));
+        const app = await requireApp(pipeline, flags.app);
+        ctx.err(`building ${flags.ref} (${commit.slice(0, 12)}) on ${app}`);
+        const build = await platformStep(() => pipeline.platform.build(app, { repo: pipeline.repo, commit }));
+        const release = await platformStep(async () => {
+          const releases = await pipeline.platform.releases(app);
+          return releases.find((r) => r.id === build.releaseId) ?? releases.at(-1);
+        });
+        if (release === undefined) throw new Error(`${app} has no release after the build`);
+        if ((await platformStep(() => pipeline.platform.dynos(app))).length === 0) {
+          // A first build: Heroku knows the process types only now.
+          await platformStep(async () => pipeline.platform.scale(app, await formationOf(pipeline.repo)));
+        }
+        ctx.err(`released v${release.version} on ${app}; waiting until ready`);
+        await platformStep(() =>
+          waitReady(pipeline.platform, app, release.version, {
+            timeoutMs: flags.timeout * 1000,
+            now: pipeline.now,
+            sleep: pipeline.sleep,
           }),
         );
-      } else ctx.out(`v${release.version}`);
+        if (flags.json) {
+          ctx.out(
+            JSON.stringify({
+              app,
+              role: flags.app,
+              version: `v${release.version}`,
+              release: release.version,
+              commit,
+              slugId: build.slugId,
+            }),
+          );
+        } else ctx.out(`v${release.version}`);
+      });
     });
 }

@@ -18,6 +18,7 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import { type DashboardFlags, dashboardOptions, withDashboard } from '../dashboard/dashboard.ts';
 import { pipelineFromContext, platformStep } from '../pipeline/context.ts';
 import { verdictRecorder } from '../pipeline/verdicts.ts';
 
@@ -83,7 +84,7 @@ export function reportVerdict(ctx: CliContext, verdict: Verdict, json: boolean, 
   );
 }
 
-interface MonitorFlags {
+interface MonitorFlags extends DashboardFlags {
   production?: string;
   canary?: string;
   duration: number;
@@ -135,7 +136,7 @@ function progress(ctx: CliContext, verdict: Verdict, scrapes: number, failures: 
 
 /** `qsb monitor`: scrape both deployments every interval and judge until a verdict or the deadline. */
 export function monitorCommand(ctx: CliContext): Command {
-  return new Command('monitor')
+  const command = new Command('monitor')
     .description(
       'Compare the canary with production until the judge decides: exit 0 promote, 1 rollback, 2 undecided at the deadline, 3 error.',
     )
@@ -161,7 +162,10 @@ export function monitorCommand(ctx: CliContext): Command {
       "record the verdict on the canary app's current build, for qsb promote and qsb status (QSB_VERDICTS)",
     )
     .option('--json', 'print the verdict as one JSON object')
-    .action(async (flags: MonitorFlags) => {
+    .option('--no-dashboard', 'serve no dashboard and no rollout metrics');
+  for (const option of dashboardOptions()) command.addOption(option);
+  return command.action(
+    withDashboard(ctx, async (flags: MonitorFlags, startDashboard) => {
       if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
       if (flags.duration < flags.interval) {
         throw new CliError(`--duration ${flags.duration}s must be at least --interval ${flags.interval}s`);
@@ -195,6 +199,9 @@ export function monitorCommand(ctx: CliContext): Command {
         flags.recordVerdict === true
           ? await platformStep(async () => verdictRecorder(pipelineFromContext(ctx)))
           : undefined;
+      const dashboard = await startDashboard(
+        flags.prometheus ?? `${flags.production ?? ''} against ${flags.canary ?? ''}`,
+      );
       const judge = createJudge(config);
       const start = Date.now();
       const deadline = start + flags.duration * 1000;
@@ -223,6 +230,18 @@ export function monitorCommand(ctx: CliContext): Command {
         const verdict = judge.verdict(now);
         if (ctx.isTTY) progress(ctx, verdict, judge.scrapes.canary, failures);
         const timeUp = now + 1 >= deadline || ctx.signal.aborted;
+        dashboard?.tick({
+          config,
+          ...(p?.status === 'fulfilled' && c?.status === 'fulfilled'
+            ? { production: p.value, canary: c.value }
+            : {}),
+          ...{ verdict, nowMs: now, deadlineMs: deadline, intervalSeconds: flags.interval },
+          ...{
+            scrapes: judge.scrapes.canary,
+            failedScrapes: failures,
+            final: verdict.verdict !== 'continue' || timeUp,
+          },
+        });
         if (verdict.verdict !== 'continue' || timeUp) {
           if (verdict.verdict === 'rollback' && flags.webhook !== undefined)
             await notify(flags.webhook, verdict, ctx);
@@ -240,7 +259,8 @@ export function monitorCommand(ctx: CliContext): Command {
         const next = Math.min(tickAt + flags.interval * 1000, deadline);
         await sleep(Math.max(0, next - Date.now()), ctx.signal);
       }
-    });
+    }),
+  );
 }
 
 async function record(dir: string, production: Scrape, canary: Scrape): Promise<void> {

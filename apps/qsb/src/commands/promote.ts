@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
-import { pipelineFromContext, platformStep, requireApp } from '../pipeline/context.ts';
+import { platformStep, requireApp, withPipeline } from '../pipeline/context.ts';
 import { waitReady } from '../pipeline/readiness.ts';
 import { lastVerdictOn } from '../pipeline/verdicts.ts';
 import { durationArg } from './monitor.ts';
@@ -15,35 +15,36 @@ export function promoteCommand(ctx: CliContext): Command {
     .option('--force', 'promote whatever the last verdict')
     .option('--timeout <d>', 'how long to wait for readiness (e.g. 5m)', durationArg, 300)
     .action(async (flags: { force?: boolean; timeout: number }) => {
-      const pipeline = pipelineFromContext(ctx);
-      const canary = await requireApp(pipeline, 'canary');
-      const production = await requireApp(pipeline, 'production');
-      const { platform } = pipeline;
-      const build = await platformStep(() => platform.currentRelease(canary));
-      if (build?.slugId === undefined) throw new CliError(`${canary} has no build to promote`);
-      const verdict = await lastVerdictOn(pipeline.verdicts, build.slugId);
-      if (verdict?.verdict !== 'promote') {
-        const why =
-          verdict === undefined
-            ? `no verdict was recorded on ${canary} v${build.version}'s build`
-            : `the last verdict on ${canary} v${build.version}'s build was ${verdict.verdict} (${verdict.at})`;
-        if (!flags.force)
-          throw new CliError(
-            `refusing to promote: ${why}; qsb monitor --record-verdict judges it, --force overrides`,
-          );
-        ctx.err(`promoting anyway (--force): ${why}`);
-      }
-      ctx.err(`promoting ${canary} v${build.version} to ${production} (slug copy)`);
-      const release = await platformStep(() => platform.copyBuild(canary, production));
-      await platformStep(() =>
-        waitReady(platform, production, release.version, {
-          timeoutMs: flags.timeout * 1000,
-          now: pipeline.now,
-          sleep: pipeline.sleep,
-        }),
-      );
-      ctx.err(`${production} v${release.version} ready; returning the canary's shards`);
-      await platformStep(() => pipeline.share.moveTo(0));
-      ctx.out(`v${release.version}`);
+      await withPipeline(ctx, async (pipeline) => {
+        const canary = await requireApp(pipeline, 'canary');
+        const production = await requireApp(pipeline, 'production');
+        const { platform } = pipeline;
+        const build = await platformStep(() => platform.currentRelease(canary));
+        if (build?.slugId === undefined) throw new CliError(`${canary} has no build to promote`);
+        const verdict = await lastVerdictOn(pipeline.verdicts, build.slugId);
+        if (verdict?.verdict !== 'promote') {
+          const why =
+            verdict === undefined
+              ? `no verdict was recorded on ${canary} v${build.version}'s build`
+              : `the last verdict on ${canary} v${build.version}'s build was ${verdict.verdict} (${verdict.at})`;
+          if (!flags.force)
+            throw new CliError(
+              `refusing to promote: ${why}; qsb monitor --record-verdict judges it, --force overrides`,
+            );
+          ctx.err(`promoting anyway (--force): ${why}`);
+        }
+        ctx.err(`promoting ${canary} v${build.version} to ${production} (slug copy)`);
+        const release = await platformStep(() => platform.copyBuild(canary, production));
+        await platformStep(() =>
+          waitReady(platform, production, release.version, {
+            timeoutMs: flags.timeout * 1000,
+            now: pipeline.now,
+            sleep: pipeline.sleep,
+          }),
+        );
+        ctx.err(`${production} v${release.version} ready; returning the canary's shards`);
+        await platformStep(() => pipeline.share.moveTo(0));
+        ctx.out(`v${release.version}`);
+      });
     });
 }

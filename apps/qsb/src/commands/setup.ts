@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
 import { collect } from '../cli/options.ts';
-import { type AppRole, AppRoles, pipelineFromContext, platformStep } from '../pipeline/context.ts';
+import { type AppRole, AppRoles, platformStep, withPipeline } from '../pipeline/context.ts';
 
 /**
  * What differs between the three apps (app.json documents every variable). Slash commands are
@@ -111,16 +111,17 @@ export function setupCommand(ctx: CliContext): Command {
       const roles = [...new Set(flags.app)];
       // Every refusal before the first change.
       const configs = roles.map((role) => [role, setupConfig(role, ctx.env, flags.set ?? [])] as const);
-      const pipeline = pipelineFromContext(ctx);
-      const wanted = await formation(pipeline.repo).catch(() => ({ web: 1 }));
-      for (const [role, config] of configs) {
-        const name = pipeline.apps[role];
-        await platformStep(() =>
-          pipeline.platform.createApp({ name, stack: 'heroku-24', config, formation: wanted }),
-        );
-        ctx.out(
-          `${role}: ${name} ready with ${Object.keys(config).length} config vars (${Object.keys(config).sort().join(', ')})`,
-        );
-      }
+      await withPipeline(ctx, async (pipeline) => {
+        const wanted = await formation(pipeline.repo).catch(() => ({ web: 1 }));
+        for (const [role, config] of configs) {
+          const name = pipeline.apps[role];
+          await platformStep(() =>
+            pipeline.platform.createApp({ name, stack: 'heroku-24', config, formation: wanted }),
+          );
+          ctx.out(
+            `${role}: ${name} ready with ${Object.keys(config).length} config vars (${Object.keys(config).sort().join(', ')})`,
+          );
+        }
+      });
     });
 }

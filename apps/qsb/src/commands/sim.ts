@@ -38,7 +38,7 @@ function commandsArg(value: string): string[] {
 export function simCommand({ out, err, signal }: CliContext): Command {
   return new Command('sim')
     .description(
-      'Run the local Discord (gateway v10 and REST on 127.0.0.1) until SIGINT/SIGTERM. The first line of stdout is one JSON object with its api and gateway URLs.',
+      'Run the local Discord (gateway v10 and REST on 127.0.0.1) until SIGINT/SIGTERM. The first line of stdout is one JSON object with its api and gateway URLs, and its stats and faults URLs (POST a JSON fault to break it while bots run).',
     )
     .option('--port <p>', 'TCP port on 127.0.0.1 (0: a free one)', integerIn(0, 65_535), 0)
     .option('--guilds <g>', 'guilds in the world', integerIn(0, 1_000_000), DiscordSimDefaults.guilds)
@@ -94,6 +94,7 @@ export function simCommand({ out, err, signal }: CliContext): Command {
           api: sim.apiUrl,
           gateway: sim.gatewayUrl,
           stats: `http://127.0.0.1:${sim.port}/__sim/stats`,
+          faults: `http://127.0.0.1:${sim.port}/__sim/faults`,
           port: sim.port,
           token: sim.token,
           guilds: sim.world.guilds.length,
@@ -110,7 +111,7 @@ export function simCommand({ out, err, signal }: CliContext): Command {
       const stats = sim.stats();
       await sim.close();
       err(
-        `qsb sim: stopped; ${stats.identifies.length} identifies, ${stats.interactions.dispatched} interactions (answered once: ${stats.interactions.answered.one}, never: ${stats.interactions.answered.zero}, twice or more: ${stats.interactions.answered.twoOrMore})`,
+        `qsb sim: stopped; ${stats.identifies.length} identifies, ${stats.interactions.dispatched} interactions (answered once: ${stats.interactions.answered.one}, never: ${stats.interactions.answered.zero}, twice or more: ${stats.interactions.answered.twoOrMore}, too late (expired): ${stats.interactions.answered.expired})`,
       );
     });
 }

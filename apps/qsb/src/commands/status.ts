@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
-import { AppRoles, type Pipeline, pipelineFromContext, platformStep } from '../pipeline/context.ts';
+import { AppRoles, type Pipeline, platformStep, withPipeline } from '../pipeline/context.ts';
 import type { VerdictRecord } from '../pipeline/verdicts.ts';
 
 /** One app as `qsb status` shows it. */
@@ -80,46 +80,47 @@ export function statusCommand(ctx: CliContext): Command {
     )
     .option('--json', 'print one JSON object')
     .action(async (flags: { json?: boolean }) => {
-      const pipeline = pipelineFromContext(ctx);
-      const [staging, canary, production] = await platformStep(() =>
-        Promise.all(AppRoles.map((r) => appStatus(pipeline, r))),
-      );
-      if (!staging || !canary || !production) return;
-      const share =
-        canary.exists && production.exists ? await platformStep(() => pipeline.share.current()) : 0;
-      const verdict = (await pipeline.verdicts.all()).at(-1);
-      const phase = rolloutPhase(share, canary, production, verdict);
-      if (flags.json) {
-        ctx.out(
-          JSON.stringify({
-            apps: { staging, canary, production },
-            canaryShare: share,
-            phase,
-            lastVerdict: verdict ?? null,
-          }),
+      await withPipeline(ctx, async (pipeline) => {
+        const [staging, canary, production] = await platformStep(() =>
+          Promise.all(AppRoles.map((r) => appStatus(pipeline, r))),
         );
-        return;
-      }
-      for (const s of [staging, canary, production]) {
-        const where = `${s.role.padEnd(10)} ${s.app.padEnd(26)}`;
-        if (!s.exists) {
-          ctx.out(`${where} (not created: qsb setup --app ${s.role})`);
-          continue;
+        if (!staging || !canary || !production) return;
+        const share =
+          canary.exists && production.exists ? await platformStep(() => pipeline.share.current()) : 0;
+        const verdict = (await pipeline.verdicts.all()).at(-1);
+        const phase = rolloutPhase(share, canary, production, verdict);
+        if (flags.json) {
+          ctx.out(
+            JSON.stringify({
+              apps: { staging, canary, production },
+              canaryShare: share,
+              phase,
+              lastVerdict: verdict ?? null,
+            }),
+          );
+          return;
         }
-        const dynos = s.dynos ? `${s.dynos.up}/${s.dynos.total} up` : '';
-        ctx.out(
-          `${where} ${(s.version ?? '-').padEnd(5)} ${(s.commit?.slice(0, 12) ?? '(no build)').padEnd(12)}  ${dynos}`,
-        );
-      }
-      ctx.out(`canary share: ${share}% (${pipeline.share.description})`);
-      if (verdict === undefined) ctx.out('last verdict: none recorded');
-      else {
-        const on = verdict.slugId === canary.slugId ? "the canary's current build" : 'an earlier build';
-        ctx.out(
-          `last verdict: ${verdict.verdict} on ${verdict.app} v${verdict.release} (${verdict.commit?.slice(0, 12) ?? verdict.slugId}, ${on}) at ${verdict.at}, ${ago(new Date(verdict.at), pipeline.now())}`,
-        );
-        if (verdict.summary) ctx.out(`  ${verdict.summary}`);
-      }
-      ctx.out(`phase: ${phase}`);
+        for (const s of [staging, canary, production]) {
+          const where = `${s.role.padEnd(10)} ${s.app.padEnd(26)}`;
+          if (!s.exists) {
+            ctx.out(`${where} (not created: qsb setup --app ${s.role})`);
+            continue;
+          }
+          const dynos = s.dynos ? `${s.dynos.up}/${s.dynos.total} up` : '';
+          ctx.out(
+            `${where} ${(s.version ?? '-').padEnd(5)} ${(s.commit?.slice(0, 12) ?? '(no build)').padEnd(12)}  ${dynos}`,
+          );
+        }
+        ctx.out(`canary share: ${share}% (${pipeline.share.description})`);
+        if (verdict === undefined) ctx.out('last verdict: none recorded');
+        else {
+          const on = verdict.slugId === canary.slugId ? "the canary's current build" : 'an earlier build';
+          ctx.out(
+            `last verdict: ${verdict.verdict} on ${verdict.app} v${verdict.release} (${verdict.commit?.slice(0, 12) ?? verdict.slugId}, ${on}) at ${verdict.at}, ${ago(new Date(verdict.at), pipeline.now())}`,
+          );
+          if (verdict.summary) ctx.out(`  ${verdict.summary}`);
+        }
+        ctx.out(`phase: ${phase}`);
+      });
     });
 }

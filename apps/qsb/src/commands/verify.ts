@@ -1,13 +1,7 @@
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
-import {
-  type AppRole,
-  appOption,
-  pipelineFromContext,
-  platformStep,
-  requireApp,
-} from '../pipeline/context.ts';
+import { type AppRole, appOption, platformStep, requireApp, withPipeline } from '../pipeline/context.ts';
 import { discordSmoke } from '../pipeline/smoke.ts';
 import { formatChecks, verifyDeployment } from '../pipeline/verify.ts';
 
@@ -36,29 +30,31 @@ export function verifyCommand(ctx: CliContext): Command {
       if (flags.expectVersion !== undefined && !/^v[1-9][0-9]*$/.test(flags.expectVersion)) {
         throw new CliError(`--expect-version ${flags.expectVersion} must be a release version such as v12`);
       }
-      const pipeline = pipelineFromContext(ctx);
-      const app = await requireApp(pipeline, flags.app);
-      const { platform } = pipeline;
-      const [release, urls, config] = await platformStep(() =>
-        Promise.all([platform.currentRelease(app), platform.webUrls(app), platform.config(app)]),
-      );
-      const share = flags.app === 'staging' ? undefined : await platformStep(() => pipeline.share.current());
-      const checks = await verifyDeployment({
-        app,
-        urls,
-        config,
-        expectVersion: flags.expectVersion ?? `v${release?.version ?? 0}`,
-        share,
-        smoke: pipeline.smoke ?? discordSmoke(ctx.env),
-      });
-      if (flags.json) ctx.out(JSON.stringify({ app, checks }));
-      else for (const line of formatChecks(app, checks)) ctx.out(line);
-      const failed = checks.filter((c) => c.outcome === 'failed');
-      if (failed.length > 0) {
-        throw new CliError(
-          `verify ${app}: ${failed.map((c) => c.name).join(', ')} failed`,
-          VerifyFailedExitCode,
+      await withPipeline(ctx, async (pipeline) => {
+        const app = await requireApp(pipeline, flags.app);
+        const { platform } = pipeline;
+        const [release, urls, config] = await platformStep(() =>
+          Promise.all([platform.currentRelease(app), platform.webUrls(app), platform.config(app)]),
         );
-      }
+        const share =
+          flags.app === 'staging' ? undefined : await platformStep(() => pipeline.share.current());
+        const checks = await verifyDeployment({
+          app,
+          urls,
+          config,
+          expectVersion: flags.expectVersion ?? `v${release?.version ?? 0}`,
+          share,
+          smoke: pipeline.smoke ?? discordSmoke(ctx.env),
+        });
+        if (flags.json) ctx.out(JSON.stringify({ app, checks }));
+        else for (const line of formatChecks(app, checks)) ctx.out(line);
+        const failed = checks.filter((c) => c.outcome === 'failed');
+        if (failed.length > 0) {
+          throw new CliError(
+            `verify ${app}: ${failed.map((c) => c.name).join(', ')} failed`,
+            VerifyFailedExitCode,
+          );
+        }
+      });
     });
 }

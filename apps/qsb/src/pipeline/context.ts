@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
 import { waitReady } from './readiness.ts';
-import { type CanaryShare, configShare } from './share.ts';
+import { type CanaryShare, CanaryShareKinds, configShare, routerShare } from './share.ts';
 import type { SmokeTester } from './smoke.ts';
 import { FileVerdictLog, type VerdictLog } from './verdicts.ts';
 
@@ -96,6 +96,30 @@ export function platformFromEnv(env: NodeJS.ProcessEnv, log: (line: string) => v
   }
 }
 
+/** `QSB_CANARY_SHARE`: `router` (the default: the store's plan) or `config` (SHARD_PERCENT, restarts). */
+function shareFromEnv(
+  env: NodeJS.ProcessEnv,
+  platform: Platform,
+  apps: AppNames,
+  ready: (app: string, version: number) => Promise<void>,
+  log: (line: string) => void,
+): CanaryShare {
+  const kind = env.QSB_CANARY_SHARE ?? 'router';
+  if (kind === 'config') return configShare(platform, apps, ready);
+  if (kind === 'router') return routerShare(env.QSB_STORE, process.cwd(), log);
+  throw new CliError(`QSB_CANARY_SHARE=${JSON.stringify(kind)} is not one of ${CanaryShareKinds.join(', ')}`);
+}
+
+/** Runs `fn` with the pipeline built from the environment, closing what it opened afterwards. */
+export async function withPipeline<T>(ctx: CliContext, fn: (pipeline: Pipeline) => Promise<T>): Promise<T> {
+  const pipeline = pipelineFromContext(ctx);
+  try {
+    return await fn(pipeline);
+  } finally {
+    await pipeline.share.close();
+  }
+}
+
 /** Builds the pipeline from the environment; every refusal is one CliError before anything changes. */
 export function pipelineFromContext(ctx: CliContext): Pipeline {
   const { env } = ctx;
@@ -111,7 +135,7 @@ export function pipelineFromContext(ctx: CliContext): Pipeline {
   return {
     platform,
     apps,
-    share: overrides.canaryShare?.(platform, apps) ?? configShare(platform, apps, ready),
+    share: overrides.canaryShare?.(platform, apps) ?? shareFromEnv(env, platform, apps, ready, ctx.err),
     verdicts: new FileVerdictLog(env.QSB_VERDICTS ?? resolve(stateDir, 'verdicts.json')),
     repo,
     smoke: overrides.smoke,

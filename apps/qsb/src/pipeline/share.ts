@@ -1,4 +1,7 @@
 import type { Platform } from '@qsb/platform';
+import { createRouter, RouterError } from '@qsb/router';
+import { createStore, type Store, StoreError } from '@qsb/store';
+import { CliError } from '../cli/errors.ts';
 import type { AppNames } from './context.ts';
 
 /**
@@ -12,6 +15,53 @@ export interface CanaryShare {
   current(): Promise<number>;
   /** Moves the canary's share to `percent` and resolves once both deployments serve the new plan. */
   moveTo(percent: number): Promise<void>;
+  /** Closes what it opened (the store). */
+  close(): Promise<void>;
+}
+
+/** Which {@link CanaryShare} `QSB_CANARY_SHARE` names. */
+export const CanaryShareKinds = ['router', 'config'] as const;
+
+/**
+ * The share as the router's plan in the store (`QSB_STORE`): a live, make-before-break move of the
+ * shards, with no restart, for processes that follow the plan (`@qsb/runtime`).
+ */
+export function routerShare(
+  storeUrl: string | undefined,
+  cwd: string,
+  log: (line: string) => void,
+): CanaryShare {
+  let opened: Promise<Store> | undefined;
+  const open = () => {
+    opened ??= createStore(storeUrl, { cwd });
+    return opened;
+  };
+  const router = async () =>
+    createRouter({ store: await open(), logger: { info: (_, l) => log(l), warn: (_, l) => log(l) } });
+  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof RouterError || error instanceof StoreError) throw new CliError(error.message);
+      throw error;
+    }
+  };
+  return {
+    description: `the router's plan in ${storeUrl ?? '.qsb/store.json'}`,
+    current: () => guard(async () => (await (await router()).status()).plan.percent),
+    moveTo: (percent) =>
+      guard(async () => {
+        const plan = await (await router()).move(percent);
+        if (plan.phase !== 'Stable' || plan.percent !== percent) {
+          throw new CliError(
+            `the router's move to ${percent}% ended ${plan.phase} at ${plan.percent}%: ${plan.reason}`,
+          );
+        }
+      }),
+    close: async () => {
+      if (opened !== undefined) await (await opened).close();
+    },
+  };
 }
 
 /**
@@ -28,6 +78,7 @@ export function configShare(
   return {
     description: `SHARD_PERCENT on ${apps.canary} and ${apps.production} (restarts both)`,
     current,
+    close: async () => {},
     async moveTo(percent) {
       const before = await current();
       const value = { SHARD_PERCENT: String(percent) };

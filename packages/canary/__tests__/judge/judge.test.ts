@@ -174,14 +174,28 @@ describe('verdict properties', () => {
     );
   });
 
-  it('scaling traffic at the same rates never flips pass and fail', () => {
+  it('scaling traffic at the same rates never flips pass and fail (open-ended)', () => {
+    // At a deadline "pass" means "no regression detected", which more data may overturn; the
+    // anytime-valid intervals of open-ended watching must not flip.
+    const open = { ...rateConfig('increase'), durationSeconds: null };
     fc.assert(
       fc.property(intervals, fc.integer({ min: 2, max: 20 }), (data, k) => {
         const scaled = data.map(({ x, a, y, b }) => ({ x: x * k, a: a * k, y: y * k, b: b * k }));
-        const before = decision(rateConfig('increase'), data);
-        const after = decision(rateConfig('increase'), scaled);
+        const before = decision(open, data);
+        const after = decision(open, scaled);
         if (before === 'fail') expect(after).not.toBe('pass');
         if (before === 'pass') expect(after).not.toBe('fail');
+      }),
+      { seed: 11, numRuns: 300 },
+    );
+  });
+
+  it('scaling traffic at the same rates never turns a detected regression into a pass (at the deadline)', () => {
+    fc.assert(
+      fc.property(intervals, fc.integer({ min: 2, max: 20 }), (data, k) => {
+        const scaled = data.map(({ x, a, y, b }) => ({ x: x * k, a: a * k, y: y * k, b: b * k }));
+        if (decision(rateConfig('increase'), data) === 'fail')
+          expect(decision(rateConfig('increase'), scaled)).toBe('fail');
       }),
       { seed: 11, numRuns: 300 },
     );

@@ -29,6 +29,12 @@ const common = {
   weight: z.number().positive().default(1),
   noData: z.enum(['continue', 'ignore', 'rollback']).default('continue'),
   unit: z.string().default(''),
+  /**
+   * The largest regression a pass may leave undetected: when the smallest regression the data would
+   * catch 80% of the time (the detectable effect) is larger, the pass becomes `continue` with the
+   * extra time needed. A ratio to production (3 = 3x), or for trend gauges a growth per hour in `unit`.
+   */
+  maxDetectable: z.number().positive().optional(),
 };
 
 const rateSchema = z.strictObject({
@@ -52,6 +58,11 @@ const gaugeSchema = z.strictObject({
   gauge: selectorSchema,
   /** Read a counter as its per-second rate over each interval (CPU seconds). */
   counterRate: z.boolean().default(false),
+  /**
+   * Judge the gauge by its growth rate (canary minus production, per hour) rather than its level, as
+   * a leak shows; only the absolute tolerance applies, in `unit` per hour.
+   */
+  trend: z.boolean().default(false),
 });
 
 const metricSchema = z.discriminatedUnion('kind', [rateSchema, histogramSchema, gaugeSchema]);
@@ -72,6 +83,16 @@ const configSchema = z
     beta: z.number().gt(0).lt(0.5).default(0.05),
     /** Promotion waits at least this long after the first scrape. */
     minDurationSeconds: z.number().min(0).default(120),
+    /**
+     * The window the judge must decide within, known in advance: the false-rollback budget is spent
+     * over it (group-sequential, O'Brien-Fleming-type), and at its end a metric with no detected
+     * regression passes. `null` watches open-ended with anytime-valid tests instead.
+     */
+    durationSeconds: z.number().positive().nullable().default(300),
+    /** The power the detectable effect is stated at. */
+    power: z.number().gt(0.5).lt(1).default(0.8),
+    /** This many failed canary scrapes in a row roll back (a dead canary); any failed scrape blocks promotion. */
+    unreachableScrapes: z.number().int().min(1).default(3),
     metrics: z.array(metricSchema).min(1),
   })
   .superRefine((config, ctx) => {
@@ -98,6 +119,9 @@ export const DefaultJudgeConfigInput = {
   alpha: 0.05,
   beta: 0.05,
   minDurationSeconds: 120,
+  durationSeconds: 300,
+  power: 0.8,
+  unreachableScrapes: 3,
   metrics: [
     {
       name: 'errors',
@@ -140,9 +164,30 @@ export const DefaultJudgeConfigInput = {
         name: [Catalog.shardReconnects.name, Catalog.shardResumes.name, Catalog.shardInvalidSessions.name],
       },
       exposure: { gaugeHours: { name: Catalog.shardsOwned.name } },
-      tolerance: { relative: 2, absolute: 6 },
+      // Two reconnects of four shards in five minutes (6 per shard-hour) already point bad.
+      tolerance: { relative: 2, absolute: 3 },
       weight: 1,
       unit: 'per shard-hour',
+    },
+    {
+      name: 'unanswered',
+      description: 'interactions not answered in time (outcome timeout), per interaction',
+      kind: 'rate',
+      events: { name: interactions, labels: { outcome: 'timeout' } },
+      exposure: { counter: { name: interactions } },
+      tolerance: { relative: 1.5, absolute: 0.001 },
+      weight: 1,
+      unit: 'per interaction',
+    },
+    {
+      name: 'readiness',
+      description: 'share of owned shards READY',
+      kind: 'gauge',
+      gauge: { name: Catalog.shardReady.name },
+      direction: 'decrease',
+      tolerance: { relative: 1, absolute: 0.05 },
+      weight: 1,
+      unit: 'shards READY',
     },
     {
       name: 'memory',
@@ -152,6 +197,18 @@ export const DefaultJudgeConfigInput = {
       tolerance: { relative: 1.25, absolute: 64 * 1024 * 1024 },
       weight: 1,
       unit: 'bytes',
+    },
+    {
+      name: 'memory-growth',
+      description: 'growth of resident memory per process (a leak is a trend)',
+      kind: 'gauge',
+      gauge: { name: ProcessMetricNames.residentMemory },
+      trend: true,
+      // Over 5 minutes, resident memory's own swings (GC, buffers) blur a slope of about 50 MB/h;
+      // 150 MB/h (2.5 MB/min) is what the window tells apart. Longer windows can tolerate less.
+      tolerance: { relative: 1, absolute: 150e6 },
+      weight: 1,
+      unit: 'bytes/h',
     },
     {
       name: 'event-loop-lag',

@@ -1,10 +1,14 @@
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import type { JudgeConfig, MetricConfig } from '../config/config.ts';
 import {
   type Comparison,
   compareLevels,
   compareMeans,
   compareRates,
+  compareTrends,
   MinLevelPoints,
+  MinTrendPoints,
 } from '../stats/estimators.ts';
 import {
   type Component,
@@ -15,6 +19,12 @@ import {
   decide,
   type Levels,
 } from '../stats/sequential.ts';
+import {
+  type BoundaryCache,
+  createBoundaryCache,
+  powerQuantile,
+  spendingBoundaries,
+} from '../stats/spending.ts';
 import type { MetricData } from './extract.ts';
 
 /** What the judge decided about one metric. */
@@ -65,16 +75,40 @@ export interface MetricReason {
   /** Intervals with data on both sides. */
   readonly intervals: number;
   readonly needed?: DataNeeded;
+  /**
+   * The share of the window's information gathered (elapsed time over the window; 1 at the deadline,
+   * and in open-ended mode, where every look is valid on its own).
+   */
+  readonly informationFraction: number;
+  /**
+   * The smallest regression the data would catch with the configured power (80%) by the end of the
+   * window: a ratio to production and, where the metric has one, a difference in `unit`.
+   */
+  readonly detectable?: Detectable;
+  /** The group-sequential test at this look: its z statistic and the boundary it must reach to roll back. */
+  readonly test?: { readonly z: number; readonly boundary: number };
   readonly message: string;
   readonly notes: readonly string[];
 }
 
+/** The smallest regression caught with the configured power: as a ratio, and as a difference. */
+export interface Detectable {
+  readonly ratio?: number;
+  readonly difference?: number;
+}
+
 interface VerdictBase {
   readonly elapsedSeconds: number;
+  /** The window the verdict is due within (null: open-ended, anytime-valid). */
+  readonly durationSeconds: number | null;
   readonly minDurationSeconds: number;
   readonly reasons: readonly MetricReason[];
   /** Where the point estimates lean, for progress displays (not a decision). */
   readonly leaning: 'promote' | 'rollback' | 'continue';
+  /** The metric the leaning rests on, when one does. */
+  readonly leaningOn?: string;
+  /** The canary's scrapes: how many failed in all, and in a row up to now. */
+  readonly health: ScrapeHealth;
   /** One sentence for people. */
   readonly summary: string;
 }
@@ -90,21 +124,11 @@ export type Verdict =
       readonly moreSeconds: number | null;
     });
 
-function toReport(c: Component, ratio: boolean, sign: 1 | -1): EffectReport {
-  const f = ratio ? Math.exp : (x: number) => x;
-  return {
-    estimate: f(c.estimate),
-    lower: f(sign === 1 ? c.rollback.lower : c.pass.lower),
-    upper: f(sign === 1 ? c.pass.upper : c.rollback.upper),
-    tolerance: f(sign * c.tolerance),
-  };
-}
-
-function compare(data: MetricData): Comparison | undefined {
+function compare(config: MetricConfig, data: MetricData): Comparison | undefined {
   const tuning = { prior: DefaultDispersionPrior };
   if (data.kind === 'rate') return compareRates(data.intervals, tuning);
   if (data.kind === 'histogram') return compareMeans(data.intervals, tuning);
-  return compareLevels(data.points);
+  return config.kind === 'gauge' && config.trend ? compareTrends(data.points) : compareLevels(data.points);
 }
 
 function exposure(data: MetricData): { amount: number; unit: string } {
@@ -120,7 +144,11 @@ function exposure(data: MetricData): { amount: number; unit: string } {
   return { amount: data.points.length, unit: 'readings' };
 }
 
-const fmt = (x: number) => (Math.abs(x) >= 100 || x === 0 ? x.toFixed(0) : x.toPrecision(3));
+const fmt = (x: number) =>
+  !Number.isFinite(x) ? String(x) : Math.abs(x) >= 100 || x === 0 ? x.toFixed(0) : x.toPrecision(3);
+
+/** A ratio for people: `2.4x`. */
+export const formatRatio = (x: number) => `${fmt(x)}x`;
 
 function explain(
   config: MetricConfig,
@@ -186,12 +214,143 @@ const RatioMixingScale = 0.2;
 /** The mixing scale of differences, in absolute tolerances. */
 const DifferenceMixingFactor = 10;
 
-function judgeMetric(
-  config: MetricConfig,
-  data: MetricData,
-  levels: { readonly alpha: number; readonly beta: number },
-  elapsedSeconds: number,
-): MetricReason {
+/** One component's test of its tolerance, on the bad-side scale: z above 0 leans bad. */
+interface Test {
+  readonly z: number;
+  readonly se: number;
+  readonly ratio: boolean;
+  readonly tolerance: number;
+  /** The estimate on the bad-side scale. */
+  readonly bad: number;
+}
+
+/** A t statistic with `df` degrees of freedom as the normal z of the same tail probability. */
+function tAsZ(t: number, df: number | undefined): number {
+  if (df === undefined || !Number.isFinite(t)) return t;
+  if (df < 1) return 0;
+  return t >= 0 ? -normalQuantile(tCdf(-t, df), 0, 1) : normalQuantile(tCdf(t, df), 0, 1);
+}
+
+function zOf(bad: number, tolerance: number, se: number, df?: number): number {
+  if (se > 0 && Number.isFinite(se)) return tAsZ((bad - tolerance) / se, df);
+  // A noiseless reading (every shard READY on both sides): the sign of the gap decides alone.
+  if (se === 0) return bad > tolerance ? Infinity : bad < tolerance ? -Infinity : 0;
+  return 0;
+}
+
+/** Where a look stands in the window, and the boundaries of this metric's share of the budget. */
+interface Look {
+  /** The current look's information fraction. */
+  readonly fraction: number;
+  readonly final: boolean;
+  /** Boundary (z) at this look, and the one expected at the deadline. */
+  readonly boundary: number;
+  readonly finalBoundary: number;
+}
+
+function lookAt(fractions: readonly number[], alpha: number, final: boolean, cache: BoundaryCache): Look {
+  const bounds = spendingBoundaries(fractions, alpha, cache);
+  const boundary = bounds.at(-1) ?? Infinity;
+  const finalBoundary = final
+    ? boundary
+    : (spendingBoundaries([...fractions, 1], alpha, cache).at(-1) ?? Infinity);
+  return { fraction: fractions.at(-1) ?? 0, final, boundary, finalBoundary };
+}
+
+interface MetricContext {
+  readonly levels: Levels;
+  readonly elapsedSeconds: number;
+  /** Absent in open-ended mode. */
+  readonly look?: Look;
+  readonly power: number;
+  readonly durationSeconds: number | null;
+}
+
+/**
+ * The smallest regression caught with probability `power` by the end of the window: the tolerance
+ * plus (final boundary + the power's z) standard errors, the standard error shrinking as one over the
+ * square root of the information still to come. In open-ended mode the boundary is the mixture's now.
+ */
+function detectableOf(
+  tests: readonly Test[],
+  sign: 1 | -1,
+  production: number,
+  ctx: MetricContext,
+  components: readonly Component[],
+): { detectable: Detectable; log: number | undefined; gap: number } {
+  const zp = powerQuantile(ctx.power);
+  let ratioLog: number | undefined;
+  let difference: number | undefined;
+  let gap = 0;
+  for (const [i, t] of tests.entries()) {
+    let boundary: number;
+    let se = t.se;
+    if (ctx.look) {
+      boundary = ctx.look.finalBoundary;
+      se *= Math.sqrt(Math.max(ctx.look.fraction, 1e-9));
+    } else {
+      const c = components[i];
+      boundary = c && t.se > 0 ? badWidth(c, sign) / t.se : 0;
+    }
+    const mde = t.tolerance + (boundary + zp) * se;
+    gap = Math.max(gap, (boundary + zp) * se);
+    if (t.ratio) ratioLog = Math.max(ratioLog ?? -Infinity, mde);
+    else difference = Math.max(difference ?? -Infinity, mde);
+  }
+  // A regression must exceed every tolerance: the detectable ratio is the largest of them.
+  const fromDifference =
+    difference !== undefined && production > 0 ? Math.log(1 + difference / production) : undefined;
+  const log =
+    ratioLog === undefined && fromDifference === undefined
+      ? undefined
+      : Math.max(ratioLog ?? -Infinity, fromDifference ?? -Infinity);
+  return {
+    detectable: {
+      ...(log !== undefined ? { ratio: Math.exp(sign * log) } : {}),
+      ...(difference !== undefined ? { difference: sign * difference } : {}),
+    },
+    log,
+    gap,
+  };
+}
+
+function badWidth(c: Component, sign: 1 | -1): number {
+  return sign === 1 ? c.estimate - c.rollback.lower : c.rollback.upper - c.estimate;
+}
+
+function testsOf(
+  comparison: Comparison,
+  ratioComponent: Component | undefined,
+  differenceComponent: Component | undefined,
+  varianceAtTolerance: number | undefined,
+  sign: 1 | -1,
+): Test[] {
+  const tests: Test[] = [];
+  const log = comparison.logRatio;
+  if (ratioComponent && log) {
+    const tolerance = ratioComponent.tolerance;
+    const bad = sign * log.estimate;
+    const score = log.scoreAt?.(sign * tolerance);
+    const se = score ? score.se : Math.sqrt(log.variance);
+    tests.push({
+      z: score ? sign * score.z : zOf(bad, tolerance, se, comparison.degreesOfFreedom),
+      se,
+      ratio: true,
+      tolerance,
+      bad,
+    });
+  }
+  if (differenceComponent && comparison.difference) {
+    const tolerance = differenceComponent.tolerance;
+    const bad = sign * comparison.difference.estimate;
+    const se = Math.sqrt(varianceAtTolerance ?? comparison.difference.variance);
+    tests.push({ z: zOf(bad, tolerance, se, comparison.degreesOfFreedom), se, ratio: false, tolerance, bad });
+  }
+  return tests;
+}
+
+function judgeMetric(config: MetricConfig, data: MetricData, ctx: MetricContext): MetricReason {
+  const { levels, elapsedSeconds } = ctx;
   const { alpha } = levels;
   const sign = config.direction === 'increase' ? 1 : -1;
   const base = {
@@ -201,6 +360,7 @@ function judgeMetric(
     mustPass: config.mustPass,
     unit: config.unit,
     alpha,
+    informationFraction: ctx.look?.fraction ?? 1,
     notes: [...data.status.notes.slice(-5)],
   };
   if (data.status.invalid !== undefined) {
@@ -213,12 +373,12 @@ function judgeMetric(
       message: `${config.name}: invalid data: ${data.status.invalid}`,
     };
   }
-  const comparison = compare(data);
+  const comparison = compare(config, data);
   if (!comparison) {
     const why =
       data.status.missing ??
       (data.kind === 'gauge'
-        ? `fewer than ${MinLevelPoints} paired readings so far`
+        ? `fewer than ${config.kind === 'gauge' && config.trend ? MinTrendPoints : MinLevelPoints} paired readings so far`
         : 'no interval with data on both sides so far');
     const decision = config.noData === 'ignore' ? 'ignored' : 'no-data';
     return {
@@ -230,13 +390,15 @@ function judgeMetric(
       message: `${config.name}: ${decision === 'ignored' ? 'ignored (no data)' : 'no data'}: ${why}`,
     };
   }
+  const trend = config.kind === 'gauge' && config.trend;
   // Mixing scales: wide on purpose. A scale much narrower than the estimate's standard error widens
   // the boundary a lot, a wider one only by a logarithm (at alpha = 0.01 the boundary is 3.6 standard
   // errors at its best and 4.3 at 1,000 times the best scale).
   const absoluteAsRatio =
     data.kind === 'histogram' ? ratioAtMeans(comparison, config.tolerance.absolute) : undefined;
   const logTolerance = Math.max(Math.log(config.tolerance.relative), absoluteAsRatio ?? 0);
-  const ratioComponent = comparison.logRatio && logRatioComponent(comparison.logRatio, logTolerance, levels);
+  const ratioComponent =
+    !trend && comparison.logRatio ? logRatioComponent(comparison.logRatio, logTolerance, levels) : undefined;
   const differenceScale =
     DifferenceMixingFactor *
     (config.tolerance.absolute > 0
@@ -245,30 +407,76 @@ function judgeMetric(
   // Rates: the difference is tested with its variance at the tolerance (a score test), not at the
   // estimate, whose variance grows with the very regression it measures.
   const measured = comparison.difference;
+  const varianceAtTolerance = measured?.varianceAt?.(sign * config.tolerance.absolute);
   const differenceComponent =
     measured &&
     component(
-      {
-        estimate: measured.estimate,
-        variance: measured.varianceAt?.(sign * config.tolerance.absolute) ?? measured.variance,
-      },
+      { estimate: measured.estimate, variance: varianceAtTolerance ?? measured.variance },
       config.tolerance.absolute,
       differenceScale,
       levels,
     );
   // Latency: the absolute tolerance is tested through the ratio it amounts to (above), so the noisy
   // difference of raw means is reported but does not decide.
-  const decisive =
-    absoluteAsRatio !== undefined && ratioComponent
-      ? [ratioComponent]
-      : [ratioComponent, differenceComponent];
+  const latencyByRatio = absoluteAsRatio !== undefined && ratioComponent !== undefined;
+  const decisive = latencyByRatio ? [ratioComponent] : [ratioComponent, differenceComponent];
   const components = decisive.filter((c): c is Component => c !== undefined);
-  const decision = decide(components, sign);
-  const ratio = ratioComponent && toReport(ratioComponent, true, sign);
-  const difference = differenceComponent && toReport(differenceComponent, false, sign);
+  const tests = testsOf(
+    comparison,
+    ratioComponent,
+    latencyByRatio ? undefined : differenceComponent,
+    varianceAtTolerance,
+    sign,
+  );
+  const leansBad = tests.length > 0 && tests.every((t) => t.bad > t.tolerance);
+  const {
+    detectable,
+    log: detectableLog,
+    gap,
+  } = detectableOf(tests, sign, Math.abs(comparison.production), ctx, components);
+  const z = tests.length > 0 ? Math.min(...tests.map((t) => t.z)) : 0;
+  let decision: Decision;
+  if (ctx.look) {
+    const { boundary, final } = ctx.look;
+    // Every component beyond its boundary: a regression must exceed all tolerances.
+    const rejected = Number.isFinite(boundary) && tests.length > 0 && z >= boundary;
+    const early = decide(components, sign) === 'pass';
+    decision = rejected
+      ? 'fail'
+      : early || (final && (config.mustPass || !leansBad))
+        ? 'pass'
+        : 'inconclusive';
+  } else decision = decide(components, sign);
+  // Too little data to have caught the largest tolerable regression: not a pass yet.
+  const limit = config.maxDetectable;
+  let limitFactor: number | undefined;
+  if (decision === 'pass' && limit !== undefined) {
+    const have = trend ? sign * (detectable.difference ?? Infinity) : detectableLog;
+    const want = trend ? limit : Math.log(limit);
+    const tol = trend ? config.tolerance.absolute : logTolerance;
+    if (have !== undefined && have > want) {
+      decision = 'inconclusive';
+      limitFactor = want > tol ? (gap / (want - tol)) ** 2 : Infinity;
+    }
+  }
+  const ratio =
+    ratioComponent && toReport(ratioComponent, true, sign, ctx.look, tests[0], comparison.logRatio?.scoreAt);
+  const difference =
+    differenceComponent &&
+    toReport(
+      differenceComponent,
+      false,
+      sign,
+      ctx.look,
+      tests.find((t) => !t.ratio),
+    );
   let needed: DataNeeded | undefined;
   if (decision === 'inconclusive') {
-    const factor = dataFactor(components, sign);
+    const factor =
+      limitFactor ??
+      (ctx.look && ctx.durationSeconds !== null && !ctx.look.final && elapsedSeconds > 0
+        ? ctx.durationSeconds / elapsedSeconds
+        : dataFactor(components, sign));
     const { amount, unit } = exposure(data);
     const finite = Number.isFinite(factor) && factor < 1e6;
     needed = {
@@ -279,7 +487,12 @@ function judgeMetric(
     };
   }
   let message = explain(config, decision, ratio, difference);
+  if (decision === 'pass') message += `; ${caught(detectable, config, ctx.power)}`;
   if (needed) {
+    message +=
+      limitFactor !== undefined
+        ? `; ${caught(detectable, config, ctx.power)}, more than the limit ${trend ? fmt(limit ?? 0) : `${fmt(limit ?? 0)}x`}`
+        : '';
     message +=
       needed.moreSeconds === null
         ? '; the estimate sits at the tolerance, so more data may not decide it soon'
@@ -295,11 +508,122 @@ function judgeMetric(
     dispersion: comparison.dispersion,
     intervals: comparison.intervals,
     ...(needed ? { needed } : {}),
+    ...(tests.length > 0 ? { detectable } : {}),
+    ...(ctx.look ? { test: { z, boundary: ctx.look.boundary } } : {}),
     message,
   };
 }
 
-function leansBad(reason: MetricReason, sign: 1 | -1): boolean {
+/** "1.9x or more would have been caught 80% of the time". */
+function caught(detectable: Detectable, config: MetricConfig, power: number): string {
+  const pct = `${Math.round(power * 100)}%`;
+  const unit = config.unit ? ` ${config.unit}` : '';
+  const what =
+    detectable.ratio !== undefined && !(config.kind === 'gauge' && config.trend)
+      ? `${fmt(detectable.ratio)}x`
+      : detectable.difference !== undefined
+        ? `${detectable.difference >= 0 ? '+' : ''}${fmt(detectable.difference)}${unit}`
+        : 'nothing';
+  return `no regression detected; ${what} or more would have been caught ${pct} of the time`;
+}
+
+/**
+ * The effect for people. In group-sequential mode the bound on the bad side is the repeated
+ * confidence bound at this look's boundary (the tolerance lies beyond it exactly when the look rolls
+ * back, up to the score test's own standard error for rates); the other bound is the anytime-valid
+ * bound at the false-promotion level.
+ */
+function toReport(
+  c: Component,
+  ratio: boolean,
+  sign: 1 | -1,
+  look: Look | undefined,
+  test?: Test,
+  scoreAt?: (t0: number) => { z: number },
+): EffectReport {
+  const f = ratio ? Math.exp : (x: number) => x;
+  let lower = sign === 1 ? c.rollback.lower : c.pass.lower;
+  let upper = sign === 1 ? c.pass.upper : c.rollback.upper;
+  if (look && test) {
+    const bound = !Number.isFinite(look.boundary)
+      ? -sign * Infinity
+      : scoreAt
+        ? invertScore(scoreAt, sign, look.boundary)
+        : c.estimate - sign * look.boundary * test.se;
+    if (sign === 1) lower = bound;
+    else upper = bound;
+  }
+  return { estimate: f(c.estimate), lower: f(lower), upper: f(upper), tolerance: f(sign * c.tolerance) };
+}
+
+/**
+ * The log ratio at which the score test's bad-side z equals `boundary`: the repeated confidence
+ * bound, so that a rollback is exactly the tolerance lying beyond it (z falls as the tested ratio rises).
+ */
+function invertScore(scoreAt: (t0: number) => { z: number }, sign: 1 | -1, boundary: number): number {
+  let lo = -6;
+  let hi = 6;
+  const z = (t: number) => sign * scoreAt(t).z;
+  if (sign === 1 ? z(lo) < boundary : z(hi) < boundary) return -sign * Infinity;
+  for (let k = 0; k < 40; k++) {
+    const mid = (lo + hi) / 2;
+    // sign 1: z falls with t, the bound is the largest t with z >= boundary; sign -1 mirrors.
+    const beyond = z(mid) >= boundary;
+    if (sign === 1 ? beyond : !beyond) lo = mid;
+    else hi = mid;
+  }
+  return sign === 1 ? lo : hi;
+}
+
+/** The canary's scrapes as the judge saw them. */
+export interface ScrapeHealth {
+  /** Canary scrapes that failed in all. */
+  readonly failed: number;
+  /** Canary scrapes that failed in a row, up to the latest. */
+  readonly failedInARow: number;
+  /** Whether production's latest scrape failed (nothing to compare with). */
+  readonly productionDown: boolean;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /**
+   * Elapsed seconds at every look so far, the current one last (the judge looks after each scrape);
+   * the group-sequential boundaries depend on when the earlier looks were.
+   * @defaultValue `[elapsedSeconds]`
+   */
+  readonly looks?: readonly number[];
+  /** @defaultValue no failed scrape */
+  readonly health?: ScrapeHealth;
+  /** Boundaries computed at earlier looks. @defaultValue a new cache */
+  readonly cache?: BoundaryCache;
+}
+
+/** A look within this many seconds of the deadline is the last one (scrapes take a moment). */
+const DeadlineSlackSeconds = 1;
+
+function leaningOf(
+  reasons: readonly MetricReason[],
+  config: JudgeConfig,
+): Pick<VerdictBase, 'leaning' | 'leaningOn'> {
+  let worst: MetricReason | undefined;
+  let worstZ = -Infinity;
+  for (const [i, r] of reasons.entries()) {
+    const m = config.metrics[i];
+    if (!r.critical || !m || !leansBadReport(r, m.direction === 'decrease' ? -1 : 1)) continue;
+    const z = r.test?.z ?? 0;
+    if (!worst || z > worstZ) {
+      worst = r;
+      worstZ = z;
+    }
+  }
+  if (worst) return { leaning: 'rollback', leaningOn: worst.metric };
+  const waiting = reasons.find((r) => r.mustPass && r.decision !== 'pass');
+  if (!waiting) return { leaning: 'promote' };
+  return { leaning: 'continue', leaningOn: waiting.metric };
+}
+
+function leansBadReport(reason: MetricReason, sign: 1 | -1): boolean {
   const beyond = (e: EffectReport | undefined) =>
     e === undefined || (sign === 1 ? e.estimate > e.tolerance : e.estimate < e.tolerance);
   return (
@@ -312,13 +636,33 @@ function leansBad(reason: MetricReason, sign: 1 | -1): boolean {
 /**
  * Judges the data gathered so far: pure, so the same data always gives the same verdict.
  *
+ * Group-sequential (the default, `durationSeconds` set): each critical metric spends its share of
+ * `alpha` over the window with O'Brien-Fleming-type boundaries, so early looks roll back only a clear
+ * regression; at the deadline a metric with no detected regression passes (unless its detectable
+ * effect exceeds `maxDetectable`). Open-ended (`durationSeconds: null`): anytime-valid intervals.
+ *
  * - `rollback` as soon as a critical metric regressed beyond its tolerance (or has no data and its
- *   policy is `rollback`);
- * - `promote` once `minDurationSeconds` have passed, every `mustPass` metric is shown within
- *   tolerance, and no metric is invalid or waiting for data under the `continue` policy;
+ *   policy is `rollback`), or the canary failed `unreachableScrapes` scrapes in a row;
+ * - `promote` once `minDurationSeconds` have passed, every `mustPass` metric passes, no critical
+ *   metric's estimate lies beyond its tolerance, no metric is invalid or waiting for data under the
+ *   `continue` policy, and the canary's latest scrapes answered;
  * - otherwise `continue`, saying which metrics it waits for and about how long.
  */
-export function evaluate(config: JudgeConfig, data: readonly MetricData[], elapsedSeconds: number): Verdict {
+export function evaluate(
+  config: JudgeConfig,
+  data: readonly MetricData[],
+  elapsedSeconds: number,
+  options: EvaluateOptions = {},
+): Verdict {
+  const health = options.health ?? { failed: 0, failedInARow: 0, productionDown: false };
+  const cache = options.cache ?? createBoundaryCache();
+  const duration = config.durationSeconds;
+  const looks = options.looks ?? [elapsedSeconds];
+  const final = duration !== null && (looks.at(-1) ?? elapsedSeconds) >= duration - DeadlineSlackSeconds;
+  const fractions =
+    duration === null
+      ? []
+      : looks.map((t, i) => (i === looks.length - 1 && final ? 1 : Math.min(1, t / duration)));
   // Only critical metrics can roll back, so only they share the false-rollback budget; an
   // informational metric is judged at the level of the smallest critical share.
   const criticalWeight = config.metrics.reduce((s, m) => s + (m.critical ? m.weight : 0), 0);
@@ -327,40 +671,74 @@ export function evaluate(config: JudgeConfig, data: readonly MetricData[], elaps
     const d = data[i];
     if (!d) throw new RangeError(`no data slot for metric ${m.name}`);
     const share = m.weight / totalWeight;
-    return judgeMetric(m, d, { alpha: config.alpha * share, beta: config.beta * share }, elapsedSeconds);
+    const levels = { alpha: config.alpha * share, beta: config.beta * share };
+    return judgeMetric(m, d, {
+      levels,
+      elapsedSeconds,
+      power: config.power,
+      durationSeconds: duration,
+      ...(duration === null ? {} : { look: lookAt(fractions, levels.alpha, final, cache) }),
+    });
   });
-  const base = { elapsedSeconds, minDurationSeconds: config.minDurationSeconds, reasons };
+  const base = {
+    elapsedSeconds,
+    durationSeconds: duration,
+    minDurationSeconds: config.minDurationSeconds,
+    reasons,
+    health,
+  };
   const failed = reasons.filter(
     (r, i) =>
       r.critical &&
-      (r.decision === 'fail' || (r.decision === 'no-data' && config.metrics[i]?.noData === 'rollback')),
+      (r.decision === 'fail' ||
+        // Missing when read, not merely before the first interval.
+        (r.decision === 'no-data' &&
+          config.metrics[i]?.noData === 'rollback' &&
+          data[i]?.status.missing !== undefined)),
   );
-  const leaning = reasons.some(
-    (r, i) => r.critical && leansBad(r, config.metrics[i]?.direction === 'decrease' ? -1 : 1),
-  )
-    ? 'rollback'
-    : reasons.every((r) => !r.mustPass || r.decision === 'pass')
-      ? 'promote'
-      : 'continue';
-  if (failed.length > 0) {
+  const lean = leaningOf(reasons, config);
+  const unreachable = health.failedInARow >= config.unreachableScrapes;
+  if (failed.length > 0 || unreachable) {
+    const why = [
+      ...(unreachable
+        ? [
+            `the canary did not answer ${health.failedInARow} scrapes in a row (limit ${config.unreachableScrapes})`,
+          ]
+        : []),
+      ...failed.map((r) => r.message),
+    ];
     return {
       ...base,
       verdict: 'rollback',
-      failed: failed.map((r) => r.metric),
+      failed: [...(unreachable ? ['scrapes'] : []), ...failed.map((r) => r.metric)],
       leaning: 'rollback',
-      summary: `rollback: ${failed.map((r) => r.message).join('; ')}`,
+      ...(failed[0] ? { leaningOn: failed[0].metric } : {}),
+      summary: `rollback: ${why.join('; ')}`,
     };
   }
   const waiting = reasons.filter(
-    (r) => r.decision === 'invalid' || r.decision === 'no-data' || (r.mustPass && r.decision !== 'pass'),
+    (r, i) =>
+      r.decision === 'invalid' ||
+      r.decision === 'no-data' ||
+      (r.mustPass && r.decision !== 'pass') ||
+      // A metric that points bad blocks promotion even when it need not be shown safe.
+      (r.critical &&
+        r.decision !== 'pass' &&
+        leansBadReport(r, config.metrics[i]?.direction === 'decrease' ? -1 : 1)),
   );
+  const scrapeProblem =
+    health.failedInARow > 0
+      ? `the canary's latest ${health.failedInARow} scrape(s) failed`
+      : health.productionDown
+        ? "production's latest scrape failed"
+        : undefined;
   const early = elapsedSeconds < config.minDurationSeconds;
-  if (waiting.length === 0 && !early) {
+  if (waiting.length === 0 && !early && scrapeProblem === undefined) {
     const passed = reasons.filter((r) => r.decision === 'pass').map((r) => r.metric);
     return {
       ...base,
       verdict: 'promote',
-      leaning,
+      ...lean,
       summary: `promote: ${passed.join(', ')} within tolerance after ${Math.round(elapsedSeconds)} s`,
     };
   }
@@ -371,16 +749,19 @@ export function evaluate(config: JudgeConfig, data: readonly MetricData[], elaps
       : times.some((t) => t === null)
         ? null
         : Math.max(...(times as number[]), config.minDurationSeconds - elapsedSeconds);
-  const why =
-    waiting.length === 0
-      ? `the minimum duration (${config.minDurationSeconds} s) has not passed`
-      : waiting.map((r) => r.message).join('; ');
+  const why = [
+    ...(scrapeProblem ? [scrapeProblem] : []),
+    ...(waiting.length === 0 && early
+      ? [`the minimum duration (${config.minDurationSeconds} s) has not passed`]
+      : []),
+    ...waiting.map((r) => r.message),
+  ];
   return {
     ...base,
     verdict: 'continue',
-    waitingFor: waiting.map((r) => r.metric),
+    waitingFor: [...(scrapeProblem ? ['scrapes'] : []), ...waiting.map((r) => r.metric)],
     moreSeconds,
-    leaning,
-    summary: `continue: ${why}`,
+    ...lean,
+    summary: `continue: ${why.join('; ')}`,
   };
 }

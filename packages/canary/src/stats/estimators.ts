@@ -16,6 +16,12 @@ export interface Comparison {
   readonly logRatio?: Estimate & {
     /** Exact anytime-valid bounds at a level, where the estimator has them (rates). */
     readonly bounds?: (alpha: number) => Bounds;
+    /**
+     * The score test of the log ratio `t0`, where the estimator has one (rates: the canary's share
+     * of each interval's events, binomial given their total): its z statistic, positive when the
+     * ratio is above `t0`, and the standard error of the log ratio at `t0`.
+     */
+    readonly scoreAt?: (t0: number) => { readonly z: number; readonly se: number };
   };
   readonly difference?: Estimate & {
     /**
@@ -27,6 +33,11 @@ export interface Comparison {
   readonly dispersion: number;
   /** How many intervals carried information on both sides. */
   readonly intervals: number;
+  /**
+   * The degrees of freedom of a variance estimated from the readings themselves (gauges): tests read
+   * their statistic on Student's t, not the normal, so a few readings cannot claim certainty.
+   */
+  readonly degreesOfFreedom?: number;
 }
 
 /** How the estimators treat overdispersion. */
@@ -116,11 +127,36 @@ export function compareRates(intervals: readonly RateInterval[], tuning: Tuning)
     logRatio: {
       ...interval(logRatio, varLog),
       bounds: (alpha) => mixtureBounds(grid, (t) => logLikelihoodAt(strata, t), phi, alpha),
+      scoreAt: (t0) => conditionalScore(strata, t0, phi),
     },
     difference: { ...interval(difference, varDiff), varianceAt },
     dispersion: phi,
     intervals: strata.length,
   };
+}
+
+/**
+ * The score test of the conditional binomial at log ratio `t0`: each interval's canary share of its
+ * events against `r0 a / (r0 a + b)`, summed over intervals (so a shared load curve cancels), with the
+ * variance widened by the overdispersion factor. No events: no information (z 0, se Infinity).
+ */
+function conditionalScore(
+  strata: readonly RateInterval[],
+  t0: number,
+  phi: number,
+): { z: number; se: number } {
+  const r0 = Math.exp(t0);
+  let u = 0;
+  let v = 0;
+  for (const { x, a, y, b } of strata) {
+    const m = x + y;
+    if (m <= 0) continue;
+    const p = (r0 * a) / (r0 * a + b);
+    u += x - m * p;
+    v += m * p * (1 - p);
+  }
+  if (!(v > 0)) return { z: 0, se: Infinity };
+  return { z: u / Math.sqrt(phi * v), se: Math.sqrt(phi / v) };
 }
 
 function T_(a: number, b: number): number {
@@ -358,8 +394,17 @@ export interface LevelPoint {
 
 /** The fewest paired readings before a gauge is judged. */
 export const MinLevelPoints = 4;
+/** The fewest paired readings before a gauge's growth is judged: a slope needs a longer run. */
+export const MinTrendPoints = 8;
 
-function currentLevel(points: readonly { t: number; v: number }[]): Estimate {
+interface Fit extends Estimate {
+  /** Change per second. */
+  readonly slope: number;
+  /** The variance of the slope, inflated for autocorrelation like the level's. */
+  readonly slopeVariance: number;
+}
+
+function currentLevel(points: readonly { t: number; v: number }[]): Fit {
   const k = points.length;
   let tm = 0;
   let vm = 0;
@@ -385,10 +430,17 @@ function currentLevel(points: readonly { t: number; v: number }[]): Estimate {
     if (i > 0) lag += e * (residuals[i - 1] ?? 0);
   }
   const sigma2 = ss / Math.max(1, k - 2);
-  const rho = ss > 0 ? Math.min(0.9, Math.max(0, lag / ss)) : 0;
+  // The lag-1 autocorrelation of residuals is biased low in short series; Kendall's correction
+  // (1 + 3 rho) / k puts it back, so that successive readings do not count as independent evidence.
+  const raw = ss > 0 ? lag / ss : 0;
+  const rho = ss > 0 ? Math.min(0.9, Math.max(0, raw + (1 + 3 * raw) / k)) : 0;
   const inflation = (1 + rho) / (1 - rho);
   const leverage = 1 / k + (sxx > 0 ? (last - tm) ** 2 / sxx : 0);
-  return interval(level, sigma2 * inflation * leverage);
+  return {
+    ...interval(level, sigma2 * inflation * leverage),
+    slope,
+    slopeVariance: sxx > 0 ? (sigma2 * inflation) / sxx : Infinity,
+  };
 }
 
 /**
@@ -399,20 +451,41 @@ function currentLevel(points: readonly { t: number; v: number }[]): Estimate {
  */
 export function compareLevels(points: readonly LevelPoint[]): Comparison | undefined {
   if (points.length < MinLevelPoints) return undefined;
-  const last = points[points.length - 1];
-  if (!last) return undefined;
-  const positive = points.every((p) => p.canary > 0 && p.production > 0);
-  const difference = currentLevel(points.map((p) => ({ t: p.t, v: p.canary - p.production })));
+  // Each side's fitted level at the latest reading: the values shown, whose ratio and difference are
+  // the estimates (a line fit is linear, so the difference is the fitted difference exactly).
+  const canary = currentLevel(points.map((p) => ({ t: p.t, v: p.canary }))).estimate;
+  const production = currentLevel(points.map((p) => ({ t: p.t, v: p.production }))).estimate;
+  const { variance } = currentLevel(points.map((p) => ({ t: p.t, v: p.canary - p.production })));
   const base = {
-    canary: last.canary,
-    production: last.production,
-    difference,
+    canary,
+    production,
+    difference: interval(canary - production, variance),
     dispersion: 1,
     intervals: points.length,
+    degreesOfFreedom: points.length - 2,
   };
-  if (!positive) return base;
+  if (!(points.every((p) => p.canary > 0 && p.production > 0) && canary > 0 && production > 0)) return base;
+  const log = currentLevel(points.map((p) => ({ t: p.t, v: Math.log(p.canary / p.production) })));
+  return { ...base, logRatio: interval(Math.log(canary / production), log.variance) };
+}
+
+/**
+ * Compares how fast a gauge grows (a leak): each side's slope per hour over the readings, and the
+ * difference of slopes, fitted on the paired difference so that drift shared by both sides cancels,
+ * with its variance inflated for lag-1 autocorrelation. No ratio: production's growth is near zero.
+ */
+export function compareTrends(points: readonly LevelPoint[]): Comparison | undefined {
+  if (points.length < MinTrendPoints) return undefined;
+  const hour = 3600;
+  const canary = currentLevel(points.map((p) => ({ t: p.t, v: p.canary }))).slope * hour;
+  const production = currentLevel(points.map((p) => ({ t: p.t, v: p.production }))).slope * hour;
+  const gap = currentLevel(points.map((p) => ({ t: p.t, v: p.canary - p.production })));
   return {
-    ...base,
-    logRatio: currentLevel(points.map((p) => ({ t: p.t, v: Math.log(p.canary / p.production) }))),
+    canary,
+    production,
+    difference: interval(canary - production, gap.slopeVariance * hour * hour),
+    dispersion: 1,
+    intervals: points.length,
+    degreesOfFreedom: points.length - 2,
   };
 }

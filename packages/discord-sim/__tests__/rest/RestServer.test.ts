@@ -177,7 +177,7 @@ describe('interaction callbacks', () => {
       body: { code: 40060, message: 'Interaction has already been acknowledged.' },
     });
     const stats = s.stats().interactions;
-    expect(stats.answered).toEqual({ zero: 0, one: 0, twoOrMore: 1 });
+    expect(stats.answered).toEqual({ zero: 0, one: 0, twoOrMore: 1, expired: 0 });
     expect(stats.list[0]?.answers.map((a) => a.outcome)).toEqual(['accepted', 'already-acknowledged']);
   });
 
@@ -206,6 +206,16 @@ describe('interaction callbacks', () => {
       [['expired', 3_001]],
       [['accepted', 3_000]],
     ]);
+    // The late one was refused: expired, not answered once.
+    expect(s.stats().interactions.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0, expired: 1 });
+    // Trying again does not make it answered: still expired, and the totals still sum to dispatched.
+    await call(s, 'POST', `/interactions/${late.id}/${late.token}/callback`, {
+      auth: null,
+      body: { type: 5 },
+    });
+    const again = s.stats().interactions;
+    expect(again.answered).toEqual({ zero: 0, one: 1, twoOrMore: 0, expired: 1 });
+    expect(again.latencyMs.max).toBe(3_000);
   });
 
   it('a wrong token is an unknown interaction; an empty reply is refused', async () => {

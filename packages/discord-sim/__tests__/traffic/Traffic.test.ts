@@ -38,6 +38,27 @@ describe('Traffic', () => {
     expect(new Set(interactions.map((i) => i.command))).toEqual(new Set(['ping', 'roll']));
   });
 
+  it('draws commands by weight, with their options', () => {
+    const { t, clock, interactions } = traffic();
+    const options = {
+      ratePerSecond: 1_000,
+      commands: [
+        { name: 'ping', weight: 7 },
+        { name: 'quantum', weight: 2 },
+        { name: 'report', weight: 1, options: { text: 'it broke' } },
+      ],
+    };
+    clock.advance(10_000);
+    expect(t.tick(options)).toBe(10_000);
+    const count = (name: string) => interactions.filter((i) => i.command === name).length;
+    // Binomial spread at n = 10,000: 4 standard deviations of each share.
+    expect(Math.abs(count('ping') - 7_000)).toBeLessThan(200);
+    expect(Math.abs(count('quantum') - 2_000)).toBeLessThan(160);
+    expect(Math.abs(count('report') - 1_000)).toBeLessThan(120);
+    expect(interactions.find((i) => i.command === 'report')?.options).toEqual({ text: 'it broke' });
+    expect(interactions.find((i) => i.command === 'ping')?.options).toBeUndefined();
+  });
+
   it('spreads events over guilds in proportion to their size', () => {
     const { t, world, clock, interactions } = traffic(30);
     const options = { ratePerSecond: 20_000, commands: ['ping'] };

@@ -663,6 +663,14 @@ export class Gateway {
     this.#dispatchDelayMs = ms;
   }
 
+  /** The lasting gateway faults in force: the dispatch delay and the shards whose heartbeats go unacknowledged. */
+  public faultState(): { readonly dispatchDelayMs: number; readonly heartbeatAcksOff: readonly number[] } {
+    return {
+      dispatchDelayMs: this.#dispatchDelayMs,
+      heartbeatAcksOff: [...this.#noAck].sort((a, b) => a - b),
+    };
+  }
+
   public sessionStats(): SessionStats[] {
     return [...this.#sessions.values()].map((s) => {
       this.#resumable(s);

@@ -394,11 +394,14 @@ export class Interactions {
     let zero = 0;
     let one = 0;
     let twoOrMore = 0;
+    let expired = 0;
     const latencies: number[] = [];
     const list: InteractionRecord[] = [];
     for (const t of this.#byId.values()) {
       const n = t.answers.length;
+      // A refused late answer is not an answer: the user saw the interaction fail.
       if (n === 0) zero++;
+      else if (!t.acknowledged) expired++;
       else if (n === 1) one++;
       else twoOrMore++;
       for (const a of t.answers) if (a.outcome === 'accepted') latencies.push(a.latencyMs);
@@ -411,7 +414,7 @@ export class Interactions {
         : (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? null);
     return {
       dispatched: this.#byId.size,
-      answered: { zero, one, twoOrMore },
+      answered: { zero, one, twoOrMore, expired },
       latencyMs: { p50: pick(0.5), p99: pick(0.99), max: latencies.at(-1) ?? null },
       list,
     };

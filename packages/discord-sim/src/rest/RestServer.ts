@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApplicationCommandType } from 'discord-api-types/v10';
+import { type ActiveSimFault, parseSimFaultRequest, type SimFaultRequest } from '../faults/faultRequest.ts';
 import type { IdentifyLimiter } from '../gateway/IdentifyLimiter.ts';
 import { channelPayload, messagePayload, userPayload } from '../gateway/payloads.ts';
 import type { Interactions } from '../interactions/Interactions.ts';
@@ -40,6 +41,17 @@ export interface RestContext {
   readonly ids: SnowflakeFactory;
   readonly gatewayUrl: () => string;
   readonly stats: (options: { interactionList: boolean }) => SimStats;
+  /** The faults behind `/__sim/faults`. */
+  readonly faults: SimFaultControl;
+}
+
+/** What `/__sim/faults` drives: apply one fault, list those in force, clear them all. */
+export interface SimFaultControl {
+  /** Applies a checked fault; returns how many connections it reached, where that applies. */
+  apply(fault: SimFaultRequest): { readonly connections?: number };
+  active(): ActiveSimFault[];
+  /** Ends every lasting fault; returns how many there were. */
+  clear(): number;
 }
 
 interface Request {
@@ -171,6 +183,11 @@ export class RestServer {
   /** Serves the next `count` matching requests with a fault. */
   public addFault(fault: RestFault): void {
     this.#faults.push({ fault, left: fault.count ?? 1 });
+  }
+
+  /** The REST faults still pending, each with how many requests it will still answer. */
+  public pendingFaults(): { readonly fault: RestFault; readonly left: number }[] {
+    return this.#faults.map((f) => ({ fault: f.fault, left: f.left }));
   }
 
   /** Removes every pending REST fault. */
@@ -405,6 +422,36 @@ export class RestServer {
     };
   }
 
+  /** `/__sim/faults`: POST applies one fault (JSON), GET lists those in force, DELETE clears them. */
+  #faultsEndpoint(method: string, raw: Buffer): RestResult {
+    const faults = this.#ctx.faults;
+    if (method === 'GET') return this.#ok({ faults: faults.active() });
+    if (method === 'DELETE') return this.#ok({ cleared: faults.clear(), faults: faults.active() });
+    if (method !== 'POST') {
+      return {
+        status: 405,
+        headers: { allow: 'GET, POST, DELETE' },
+        body: { message: `${method} /__sim/faults: allowed methods are GET, POST and DELETE` },
+      };
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return {
+        status: 400,
+        body: {
+          message: 'body: must be one JSON object with a "type" (the body is not valid JSON)',
+          field: 'body',
+        },
+      };
+    }
+    const parsed = parseSimFaultRequest(body, this.#ctx.options.shards);
+    if (!parsed.ok) return { status: 400, body: { message: parsed.message, field: parsed.field } };
+    const result = faults.apply(parsed.fault);
+    return this.#ok({ applied: parsed.fault, ...result, faults: faults.active() });
+  }
+
   /** Node http handler for every non-upgrade request. */
   public handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
@@ -440,6 +487,7 @@ export class RestServer {
       const summary = url.searchParams.get('interactions') === 'summary';
       return this.#ok(this.#ctx.stats({ interactionList: !summary }));
     }
+    if (url.pathname === '/__sim/faults') return this.#faultsEndpoint(method, raw);
     const m = /^\/api\/v10(\/.*)$/.exec(url.pathname);
     if (!m) return RestErrors.notFound();
     const path = m[1] ?? '/';

@@ -1,17 +1,29 @@
 import { GatewayDispatchEvents, GatewayIntentBits } from 'discord-api-types/v10';
 import type { Gateway } from '../gateway/Gateway.ts';
 import { messagePayload } from '../gateway/payloads.ts';
-import type { SendInteractionInput } from '../interactions/Interactions.ts';
+import type { SendInteractionInput, SimOptionValue } from '../interactions/Interactions.ts';
 import type { Random } from '../world/random.ts';
 import type { SnowflakeFactory } from '../world/snowflake.ts';
 import type { SimGuild, SimWorld } from '../world/world.ts';
+
+/** A command in a weighted mix, with the options users send with it. */
+export interface TrafficCommand {
+  readonly name: string;
+  /** Relative frequency; default 1. */
+  readonly weight?: number;
+  /** Option values sent with every invocation (e.g. `{ text: 'it broke' }` for a required option). */
+  readonly options?: Readonly<Record<string, SimOptionValue>>;
+}
 
 /** What the traffic generator sends. */
 export interface TrafficOptions {
   /** Events per second, interactions and messages together. */
   readonly ratePerSecond: number;
-  /** Slash command names to invoke, chosen uniformly. Empty: messages only. */
-  readonly commands: readonly string[];
+  /**
+   * Slash commands to invoke: names (chosen uniformly) or {@link TrafficCommand}s chosen by weight.
+   * Empty: messages only.
+   */
+  readonly commands: readonly (string | TrafficCommand)[];
   /** Share of events that are MESSAGE_CREATE instead of interactions, 0..1; default 0. */
   readonly messageShare?: number;
 }
@@ -91,11 +103,23 @@ export class Traffic {
     return n;
   }
 
+  /** A command drawn by weight (uniformly when none has a weight). */
+  #pickCommand(commands: TrafficOptions['commands']): TrafficCommand | undefined {
+    const weightOf = (c: string | TrafficCommand) => (typeof c === 'string' ? 1 : (c.weight ?? 1));
+    let x = this.#ctx.random() * commands.reduce((sum, c) => sum + weightOf(c), 0);
+    for (const c of commands) {
+      x -= weightOf(c);
+      if (x < 0) return typeof c === 'string' ? { name: c } : c;
+    }
+    const last = commands.at(-1);
+    return typeof last === 'string' ? { name: last } : last;
+  }
+
   #one(options: TrafficOptions): void {
     const guild = this.pickGuild();
     if (!guild) return;
     const share = options.messageShare ?? 0;
-    const command = options.commands[Math.floor(this.#ctx.random() * options.commands.length)];
+    const command = this.#pickCommand(options.commands);
     if (command === undefined || this.#ctx.random() < share) {
       const channel =
         guild.channels[Math.floor(this.#ctx.random() * guild.channels.length)] ?? guild.channels[0];
@@ -117,7 +141,11 @@ export class Traffic {
       });
       return;
     }
-    this.#ctx.sendInteraction({ guildId: guild.id, command });
+    this.#ctx.sendInteraction({
+      guildId: guild.id,
+      command: command.name,
+      ...(command.options ? { options: command.options } : {}),
+    });
   }
 
   public stop(): void {

@@ -1,0 +1,250 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DefaultJudgeConfigInput, formatVerdict } from '@qsb/canary';
+import type { DiscordSimHandle } from '@qsb/discord-sim';
+import { ProgressDisplay } from './display/progress.ts';
+import { type DeploymentState, readDeployment } from './display/state.ts';
+import { runQsbMonitor, type Watcher } from './monitor/monitor.ts';
+import { createLocalProcessPlatform } from './platform/localProcesses.ts';
+import type { DemoPlatform } from './platform/platform.ts';
+import { buildRelease } from './releases/build.ts';
+import { type RolloutOutcome, runRollout, type Transition } from './rollout/rollout.ts';
+import { createRestartRouter } from './rollout/router.ts';
+import { SCENARIOS, type ScenarioName, scenarioPatch } from './scenarios/scenarios.ts';
+import { startDemoDiscord, startUsers } from './world/localDiscord.ts';
+
+/** Options of one demo run (the command line's flags, checked). */
+export interface DemoOptions {
+  readonly scenario: ScenarioName;
+  /** Seconds of watching in all: each of the two steps gets half. */
+  readonly durationSeconds: number;
+  /** Interactions per second from the synthetic users. */
+  readonly rate: number;
+  readonly keep: boolean;
+  readonly json: boolean;
+}
+
+/** Where the demo writes and what it may use. */
+export interface DemoContext {
+  readonly out: (line: string) => void;
+  /** Raw writes to the terminal (the live screen). */
+  readonly write: (text: string) => void;
+  readonly isTTY: boolean;
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+  /** The judge for each watch; `qsb monitor` as a process unless a test passes another. */
+  readonly watch?: Watcher;
+}
+
+/** Exit codes: the judge's (0 promote, 1 rollback, 2 undecided), 3 an error, 130 interrupted. */
+export const DemoExitCodes = { promote: 0, rollback: 1, continue: 2, error: 3, interrupted: 130 } as const;
+
+/** The size of the demo's Discord. */
+const WORLD = { shards: 16, guilds: 3_000, seed: 16, identifyWindowMs: 500 } as const;
+const STEPS = [20, 50] as const;
+
+/**
+ * The judge for a one-minute watch: the defaults (the same metrics, alpha and rules), with
+ * tolerances a few thousand interactions can tell apart (errors 2x and +2 pp, latency 1.5x and +50 ms).
+ */
+export function demoJudgeConfig(): object {
+  const config = structuredClone(DefaultJudgeConfigInput) as {
+    metrics: { name: string; tolerance?: object }[];
+  };
+  for (const metric of config.metrics) {
+    if (metric.name === 'errors') metric.tolerance = { relative: 2, absolute: 0.02 };
+    if (metric.name === 'latency') metric.tolerance = { relative: 1.5, absolute: 0.05 };
+  }
+  return config;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** The final state as the test and `--json` read it. */
+export interface DemoReport {
+  readonly scenario: ScenarioName;
+  readonly verdict: RolloutOutcome['verdict'] | 'error' | 'interrupted';
+  readonly exitCode: number;
+  readonly reason: string;
+  readonly transitions: readonly Transition[];
+  readonly final:
+    | {
+        readonly production: DeploymentState;
+        readonly canary: DeploymentState;
+        readonly releases: RolloutOutcome['releases'];
+      }
+    | undefined;
+  readonly discord: { readonly dispatched: number; readonly answered: Record<string, number> } | undefined;
+}
+
+/** Runs the demo from building the releases to the verdict, and stops everything it started. */
+export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<DemoReport> {
+  const started = ctx.now();
+  const display = new ProgressDisplay(ctx.write, ctx.isTTY);
+  const say = (line: string) => display.log(line);
+  const dir = await mkdtemp(join(tmpdir(), 'qsb-demo-'));
+  let sim: DiscordSimHandle | undefined;
+  let platform: DemoPlatform | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let phase: Transition | undefined;
+  let monitorLine: string | undefined;
+  let report: DemoReport | undefined;
+  try {
+    say(`qsb demo: scenario ${options.scenario} (${SCENARIOS[options.scenario].summary}); files in ${dir}`);
+    const [current, next] = await Promise.all([
+      buildRelease(join(dir, 'releases'), 'v1'),
+      buildRelease(join(dir, 'releases'), 'v2', scenarioPatch(options.scenario)),
+    ]);
+    say(
+      `built v1 (the repository) and v2 (the repository${next.patch ? ` + the ${options.scenario} patch` : ''})`,
+    );
+    sim = await startDemoDiscord({ ...WORLD, ratePerSecond: options.rate });
+    say(
+      `local Discord: ${sim.apiUrl} (stats ${sim.apiUrl.replace(/\/api$/, '/__sim/stats')}), ${WORLD.shards} shards, ${sim.world.guilds.length} guilds`,
+    );
+    const judgeConfig = join(dir, 'judge.json');
+    await writeFile(judgeConfig, JSON.stringify(demoJudgeConfig(), null, 2));
+    const p = createLocalProcessPlatform({ dir });
+    platform = p;
+    const router = createRestartRouter(p, {
+      DISCORD_TOKEN: sim.token,
+      DISCORD_API_URL: sim.apiUrl,
+      SHARD_COUNT: String(WORLD.shards),
+      IDENTIFY_WINDOW_MS: String(WORLD.identifyWindowMs),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '3000',
+    });
+    const snapshot = async () => {
+      const [production, canary] = await Promise.all([
+        readDeployment(p, 'quantum-superbot'),
+        readDeployment(p, 'quantum-superbot-canary'),
+      ]);
+      return { production, canary };
+    };
+    const s = sim;
+    const draw = async () => {
+      const { production, canary } = await snapshot();
+      display.draw({
+        elapsedSeconds: (ctx.now() - started) / 1000,
+        scenario: options.scenario,
+        phase,
+        phaseSeconds: phase ? (ctx.now() - phase.at) / 1000 : 0,
+        discord: {
+          interactions: s.stats({ interactionList: false }).interactions,
+          shards: WORLD.shards,
+          guilds: s.world.guilds.length,
+          rate: options.rate,
+        },
+        production,
+        canary,
+        monitorLine,
+      });
+    };
+    ticker = setInterval(() => void draw().catch(() => {}), 1_000);
+    const watchSeconds = Math.max(4, options.durationSeconds / STEPS.length);
+    const outcome = await runRollout(
+      {
+        current,
+        next,
+        steps: STEPS,
+        watchSeconds,
+        minWatchSeconds: Math.round(watchSeconds * 0.5),
+        intervalSeconds: 1,
+        verifySeconds: Math.min(6, Math.max(2, Math.round(watchSeconds / 4))),
+        judgeConfig,
+      },
+      {
+        platform: p,
+        router,
+        watch: ctx.watch ?? runQsbMonitor,
+        now: ctx.now,
+        sleep,
+        signal: ctx.signal,
+        onTransition: (t) => {
+          phase = t;
+          monitorLine =
+            t.phase === 'Watching'
+              ? `qsb monitor scrapes both /metrics every second: rollback as soon as a regression is clear, promotion after ${Math.round(watchSeconds * 0.5)} s at the earliest`
+              : undefined;
+          if (t.phase === 'Progressing' && s.traffic.sent === 0) startUsers(s, options.rate);
+          const where = (['quantum-superbot', 'quantum-superbot-canary'] as const)
+            .map((app) => p.status(app))
+            .filter((st) => st !== undefined)
+            .map((st) => `${st.app} ${st.release.version} pid ${st.pid} ${st.url}`)
+            .join('; ');
+          say(
+            `[${Math.round((t.at - started) / 1000)}s] ${t.phase} (canary at ${t.percent}%): ${t.reason}${where ? `  [${where}]` : ''}`,
+          );
+        },
+        onMonitorLine: (line) => {
+          monitorLine = line;
+        },
+      },
+    );
+    clearInterval(ticker);
+    ticker = undefined;
+    await draw().catch(() => {});
+    display.finish();
+    const final = await snapshot();
+    const stats = s.stats({ interactionList: false }).interactions;
+    report = {
+      scenario: options.scenario,
+      verdict: outcome.verdict,
+      exitCode: outcome.exitCode,
+      reason: outcome.reason,
+      transitions: outcome.transitions,
+      final: { ...final, releases: outcome.releases },
+      discord: { dispatched: stats.dispatched, answered: { ...stats.answered } },
+    };
+    say('');
+    if (outcome.judged) for (const line of formatVerdict(outcome.judged)) say(line);
+    say('');
+    say(`verdict: ${outcome.verdict.toUpperCase()} (exit code ${outcome.exitCode}): ${outcome.reason}`);
+    say(
+      `final: production ${final.production.version ?? '-'} on ${final.production.shardsOwned} shards; canary ${final.canary.running ? `${final.canary.version} on ${final.canary.shardsOwned} shards` : `stopped (no shard), on ${outcome.releases.canary}`}`,
+    );
+    if (options.keep) {
+      say(
+        `--keep: everything keeps running (production ${final.production.url}, local Discord ${s.apiUrl}); Ctrl-C stops it`,
+      );
+      if (options.json) ctx.out(JSON.stringify(report));
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) resolve();
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      return report;
+    }
+    return report;
+  } catch (error) {
+    const interrupted = ctx.signal.aborted;
+    report = {
+      scenario: options.scenario,
+      verdict: interrupted ? 'interrupted' : 'error',
+      exitCode: interrupted ? DemoExitCodes.interrupted : DemoExitCodes.error,
+      reason: interrupted ? 'interrupted' : error instanceof Error ? error.message : String(error),
+      transitions: [],
+      final: undefined,
+      discord: undefined,
+    };
+    say(interrupted ? 'qsb demo: interrupted; stopping everything' : `qsb demo: ${report.reason}`);
+    return report;
+  } finally {
+    if (ticker) clearInterval(ticker);
+    await platform?.close();
+    await sim?.close();
+    await rm(dir, { recursive: true, force: true });
+    if (options.json && report && !options.keep) ctx.out(JSON.stringify(report));
+    if (platform) say(`stopped: ${platform.pids().length} processes, the local Discord`);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Release } from '../releases/build.ts';
+
+/** The two apps of the demo, named as on Heroku. */
+export type AppName = 'quantum-superbot' | 'quantum-superbot-canary';
+
+/** What a running app looks like from outside. */
+export interface AppStatus {
+  readonly app: AppName;
+  readonly release: Release;
+  /** The process id now (changes when the platform restarts a crashed process). */
+  readonly pid: number | undefined;
+  /** Its HTTP base once it listens (`http://127.0.0.1:P`). */
+  readonly url: string | undefined;
+  /** How many times the process exited on its own and was restarted. */
+  readonly restarts: number;
+  /** The last unexpected exit, for messages. */
+  readonly lastExit: { readonly code: number | null; readonly signal: string | null } | undefined;
+  /** Where its output goes. */
+  readonly logFile: string;
+}
+
+/**
+ * Where the demo's apps run. The default runs them as local processes; `@qsb/platform`'s local
+ * platform takes this place once it exists, behind the same few calls.
+ */
+export interface DemoPlatform {
+  /** Starts `release` as `app` with `env` (replacing what ran before). Resolves once it listens. */
+  start(app: AppName, release: Release, env: Readonly<Record<string, string>>): Promise<AppStatus>;
+  /** Stops the app (SIGTERM, then SIGKILL after the grace period); nothing when it is not running. */
+  stop(app: AppName): Promise<void>;
+  status(app: AppName): AppStatus | undefined;
+  /** Every process this platform started, alive or not: what a clean-up check looks at. */
+  pids(): readonly number[];
+  /** Stops every app. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+import { MemoryStore } from '@qsb/store';
+import {
+  createRouter,
+  RouteMember,
+  type Router,
+  type RouteSelf,
+  silentLogger,
+  snowflakeAt,
+} from '../../src/index.ts';
+
+/** A simulated process: a member, whether it runs, and until when it does not read the store. */
+export interface Proc {
+  readonly name: string;
+  readonly self: RouteSelf;
+  member: RouteMember;
+  alive: boolean;
+  /** A late watcher: it keeps answering on its old view and does not refresh before this time. */
+  lateUntil: number;
+  /** Shards it holds sessions on (connected instantly at each refresh, closed when no longer wanted). */
+  sessions: Set<number>;
+  restarts: number;
+}
+
+export const T0 = 1_800_000_000_000;
+
+/**
+ * Bot processes, a router and a memory store on one injected clock: the router's protocol, run
+ * deterministically. Sessions connect as soon as a member wants them (READY at once).
+ */
+export class World {
+  public clock = T0;
+  public readonly store = new MemoryStore({ now: () => this.clock });
+  public readonly router: Router;
+  public readonly procs: Proc[] = [];
+  public readonly log: string[] = [];
+
+  public constructor(
+    public readonly boot: { shardCount: number; percent: number },
+    selves: readonly RouteSelf[] = [
+      { deployment: 'production', dyno: 1 },
+      { deployment: 'canary', dyno: 1 },
+    ],
+  ) {
+    const logger = {
+      info: (_: object, m: string) => this.log.push(m),
+      warn: (_: object, m: string) => this.log.push(m),
+    };
+    this.router = createRouter({
+      store: this.store,
+      logger,
+      sleep: async (ms) => {
+        // While the router waits, the processes refresh on their own timers.
+        this.advance(ms);
+        await this.refreshAll();
+      },
+      newId: () => `m${this.log.length}`,
+    });
+    for (const self of selves) {
+      const name = `${self.deployment}:${self.dyno}`;
+      this.procs.push({
+        name,
+        self,
+        member: this.newMember(self, name, 0),
+        alive: true,
+        lateUntil: 0,
+        sessions: new Set(),
+        restarts: 0,
+      });
+    }
+  }
+
+  private newMember(self: RouteSelf, name: string, restarts: number): RouteMember {
+    const dynos = {
+      canary: this.procs.filter((p) => p.self.deployment === 'canary').length || 1,
+      production: 1,
+    };
+    return new RouteMember({
+      store: this.store,
+      self,
+      boot: { ...this.boot, dynos },
+      logger: silentLogger,
+      clock: () => this.clock,
+      identity: `${name}/${restarts}`,
+    });
+  }
+
+  public advance(ms: number): void {
+    this.clock += ms;
+  }
+
+  /** One refresh of a running, not late process; then it connects what it wants and closes the rest. */
+  public async refresh(proc: Proc): Promise<void> {
+    if (!proc.alive || this.clock < proc.lateUntil) return;
+    await proc.member.refresh();
+    proc.sessions = new Set(proc.member.wantedShards());
+    proc.member.setReady(proc.sessions);
+  }
+
+  public async refreshAll(): Promise<void> {
+    for (const proc of this.procs) await this.refresh(proc);
+  }
+
+  public crash(proc: Proc): void {
+    proc.alive = false;
+    proc.sessions.clear();
+  }
+
+  public restart(proc: Proc): void {
+    if (proc.alive) return;
+    proc.restarts++;
+    proc.member = this.newMember(proc.self, proc.name, proc.restarts);
+    proc.alive = true;
+    proc.lateUntil = 0;
+  }
+
+  /** The running processes that would answer an interaction created at `createdAt` on `shard`, now. */
+  public answerers(shard: number, createdAt: number, withSessions: boolean): string[] {
+    const snowflake = snowflakeAt(createdAt);
+    return this.procs
+      .filter(
+        (p) =>
+          p.alive && (!withSessions || p.sessions.has(shard)) && p.member.decide(shard, snowflake).answer,
+      )
+      .map((p) => p.name);
+  }
+
+  /** Creation times worth checking now: now, just before and at the last cutover, the oldest still alive. */
+  public interestingTimes(): number[] {
+    const plan = this.procs.map((p) => p.member.plan).find((p) => p !== undefined);
+    const times = [this.clock, this.clock - 1, this.clock - 700];
+    if (plan !== undefined) {
+      times.push(plan.cutoverAt - 1, plan.cutoverAt, this.clock - plan.timings.interactionMaxAgeMs);
+    }
+    return times.filter((t) => t <= this.clock && t > T0 - 10_000);
+  }
+}

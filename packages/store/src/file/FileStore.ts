@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StoreError, StoreErrorCodes } from '../errors/StoreError.ts';
+import { checkTtl, emptyState, ops, parseState, type StoreState, serializeState } from '../state/state.ts';
+import type { Lease, Store, Versioned, WatchOptions, WriteOptions } from '../store.ts';
+import { PollingWatch } from '../watch/poll.ts';
+import { FileLock, type FileLockOptions } from './FileLock.ts';
+
+/** Options of {@link FileStore}. */
+export interface FileStoreOptions extends FileLockOptions {
+  /** The store's clock, ms since the Unix epoch. All processes of one machine share `Date.now`. @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * A store in one JSON file, shared by the processes of one machine. Every write is a read-modify-write
+ * under a {@link FileLock}, written to a temporary file and renamed over the store, so that a reader
+ * (without the lock) sees either the old or the new file, never half of one. Watches poll the file.
+ */
+export class FileStore implements Store {
+  public readonly kind = 'file' as const;
+  public readonly description: string;
+  private readonly lock: FileLock;
+  private readonly clock: () => number;
+  private readonly watches = new Map<string, Set<PollingWatch>>();
+  private closed = false;
+
+  public constructor(
+    private readonly path: string,
+    options: FileStoreOptions = {},
+  ) {
+    this.description = `file:${path}`;
+    this.lock = new FileLock(`${path}.lock`, options);
+    this.clock = options.now ?? Date.now;
+  }
+
+  /** Creates the file's folder, so that the first write does not fail on a fresh checkout. */
+  public async open(): Promise<this> {
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+    } catch (error) {
+      throw new StoreError(StoreErrorCodes.Unreachable, `${this.description}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return this;
+  }
+
+  public async get(key: string): Promise<Versioned | undefined> {
+    return ops.get(await this.read(), key, this.clock());
+  }
+
+  public async list(prefix: string): Promise<Map<string, Versioned>> {
+    return ops.list(await this.read(), prefix, this.clock());
+  }
+
+  public async compareAndSet(
+    key: string,
+    value: string,
+    expectedVersion: number,
+    options: WriteOptions = {},
+  ): Promise<Versioned | undefined> {
+    checkTtl(options.ttlMs);
+    const written = await this.update((state, now) =>
+      ops.write(state, key, value, expectedVersion, options.ttlMs, now),
+    );
+    if (written !== undefined) this.changed(key);
+    return written;
+  }
+
+  public async set(key: string, value: string, options: WriteOptions = {}): Promise<Versioned> {
+    checkTtl(options.ttlMs);
+    const written = await this.update(
+      (state, now) => ops.write(state, key, value, undefined, options.ttlMs, now) as Versioned,
+    );
+    this.changed(key);
+    return written;
+  }
+
+  public async delete(key: string, expectedVersion?: number): Promise<boolean> {
+    const deleted = await this.update((state, now) => ops.delete(state, key, expectedVersion, now));
+    if (deleted) this.changed(key);
+    return deleted;
+  }
+
+  public async acquire(name: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    checkTtl(ttlMs);
+    return this.update((state, now) => ops.acquire(state, name, owner, ttlMs, now));
+  }
+
+  public async renew(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    checkTtl(ttlMs);
+    return this.update((state, now) => ops.renew(state, lease, ttlMs, now));
+  }
+
+  public async release(lease: Lease): Promise<boolean> {
+    return this.update((state, now) => ops.release(state, lease, now));
+  }
+
+  public async holder(name: string): Promise<Lease | undefined> {
+    return ops.holder(await this.read(), name, this.clock());
+  }
+
+  public async leases(prefix: string): Promise<Lease[]> {
+    return ops.leases(await this.read(), prefix, this.clock());
+  }
+
+  public watch(
+    key: string,
+    onChange: (record: Versioned | undefined) => void,
+    options: WatchOptions = {},
+  ): () => void {
+    this.ensureOpen();
+    const watch = new PollingWatch(() => this.get(key), onChange, options);
+    let set = this.watches.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.watches.set(key, set);
+    }
+    set.add(watch);
+    return () => {
+      watch.stop();
+      set.delete(watch);
+    };
+  }
+
+  public async now(): Promise<number> {
+    return this.clock();
+  }
+
+  public async close(): Promise<void> {
+    this.closed = true;
+    for (const set of this.watches.values()) for (const watch of set) watch.stop();
+    this.watches.clear();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreError(StoreErrorCodes.Closed, this.description);
+  }
+
+  private async read(): Promise<StoreState> {
+    this.ensureOpen();
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+      throw new StoreError(StoreErrorCodes.Unreachable, `${this.description}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return parseState(text, this.description);
+  }
+
+  private update<T>(change: (state: StoreState, now: number) => T): Promise<T> {
+    this.ensureOpen();
+    return this.lock.run(async () => {
+      const state = await this.read();
+      const now = this.clock();
+      const result = change(state, now);
+      ops.purge(state, now);
+      const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await writeFile(temporary, serializeState(state));
+        await rename(temporary, this.path);
+      } catch (error) {
+        await unlink(temporary).catch(() => undefined);
+        throw error;
+      }
+      return result;
+    });
+  }
+
+  private changed(key: string): void {
+    for (const watch of this.watches.get(key) ?? []) void watch.check();
+  }
+}
