@@ -119,8 +119,9 @@ export async function startBot(config: BotConfig, deps: BotDependencies): Promis
   const schedule = createIdentifySchedule({ shardCount, maxConcurrency, windowMs: config.identifyWindowMs });
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
-    shards: [...shards.shardIds],
-    shardCount,
+    // discord.js refuses an empty shard list; a process that owns none never logs in (below), but must
+    // run: a canary at 0% waits for its share, a spare dyno for a shard.
+    ...(shards.shardIds.length > 0 ? { shards: [...shards.shardIds], shardCount } : {}),
     rest: { api: config.apiUrl, userAgentAppendix: `quantum-superbot/${deployment}` },
     ws: {
       buildIdentifyThrottler: () =>
