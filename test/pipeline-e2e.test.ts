@@ -187,7 +187,8 @@ afterAll(async () => {
   await platform?.stopAll();
   await sim?.close();
   await stagingSim?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  // QSB_E2E_KEEP=1 keeps the platform's state and the processes' logs for a look after a failure.
+  if (dir && !process.env.QSB_E2E_KEEP) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
 describe('the release rehearsal on the local platform and the local Discord', () => {
