@@ -180,6 +180,14 @@ beforeAll(async () => {
     token: 'MjAwMDAwMDAwMDAwMDAwMDAw.Gstage.staging-token-for-tests-only-0000000',
   });
   platform = new LocalPlatform({ dir: join(dir, 'platform') });
+  // The default judge with a one-minute window (the workflows use five), so that a rehearsal decides.
+  const judge = await readFile(join(worktree, 'packages/canary/judge.default.yaml'), 'utf8');
+  await writeFile(
+    join(dir, 'judge.yaml'),
+    judge
+      .replace(/^durationSeconds: \d+$/m, 'durationSeconds: 60')
+      .replace(/^minDurationSeconds: \d+$/m, 'minDurationSeconds: 15'),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -261,7 +269,11 @@ describe('the release rehearsal on the local platform and the local Discord', ()
     expect(final.canaryShare).toBe(0);
     expect(final.phase).toBe('RolledBack');
     expect(final.apps.canary).toMatchObject({ version: rolledBack.out, commit: refs.good });
-    expect(final.apps.production).toEqual(before.apps.production);
+    // Production keeps its build (its releases grew only by the share's config changes).
+    expect(final.apps.production).toMatchObject({
+      commit: before.apps.production.commit,
+      slugId: before.apps.production.slugId,
+    });
     const prod = await qsb('verify', '--app', 'production');
     expect(prod.code, prod.out).toBe(0);
     expect(prod.out).toContain(`production at 0% of ${SHARDS}`);
