@@ -106,13 +106,14 @@ async function monitor(): Promise<{ code: number; out: string; err: string }> {
     production,
     '--canary',
     canary,
+    '--config',
+    join(dir, 'judge.yaml'),
     '--duration',
-    '90s',
+    '60s',
     '--interval',
     '1s',
-    '--min-duration',
-    '15s',
     '--record-verdict',
+    '--no-dashboard',
   );
 }
 
