@@ -202,7 +202,7 @@ describe('the workflows', () => {
     }
     for (const job of Object.values(wf('staging-deploy.yml').jobs).filter((j) => j.uses !== undefined)) {
       expect(job.uses).toBe('./.github/workflows/heroku-deploy.yml');
-      expect(job.secrets).toEqual({ HEROKU_API_KEY: SECRET });
+      expect(job.secrets).toEqual({ HEROKU_API_KEY: SECRET, QSB_STORE: `\${{ secrets.QSB_STORE }}` });
     }
   });
 
