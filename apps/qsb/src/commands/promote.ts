@@ -44,7 +44,9 @@ export function promoteCommand(ctx: CliContext): Command {
         );
         ctx.err(`${production} v${release.version} ready; returning the canary's shards`);
         await platformStep(() => pipeline.share.moveTo(0));
-        ctx.out(`v${release.version}`);
+        // Moving the share may have released again (SHARD_PERCENT): print what production runs now.
+        const now = await platformStep(() => platform.currentRelease(production));
+        ctx.out(`v${now?.version ?? release.version}`);
       });
     });
 }

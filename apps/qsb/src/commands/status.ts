@@ -39,8 +39,9 @@ export function rolloutPhase(
 ): RolloutPhase {
   const onCanaryBuild = verdict !== undefined && verdict.slugId === canary.slugId;
   if (share === 0) {
+    // A rollback verdict on a build the canary no longer runs: it was rolled back.
+    if (verdict?.verdict === 'rollback' && verdict.app === canary.app && !onCanaryBuild) return 'RolledBack';
     if (canary.slugId !== undefined && canary.slugId === production.slugId) return 'Promoted';
-    if (verdict?.verdict === 'rollback' && verdict.app === canary.app) return 'RolledBack';
     return 'Idle';
   }
   if (!onCanaryBuild) return 'Progressing';
@@ -85,15 +86,22 @@ export function statusCommand(ctx: CliContext): Command {
           Promise.all(AppRoles.map((r) => appStatus(pipeline, r))),
         );
         if (!staging || !canary || !production) return;
+        let shareError: string | undefined;
         const share =
-          canary.exists && production.exists ? await platformStep(() => pipeline.share.current()) : 0;
+          canary.exists && production.exists
+            ? await platformStep(() => pipeline.share.current()).catch((error: Error) => {
+                // The rest is still what a person needs when the share cannot be read.
+                shareError = error.message;
+                return 0;
+              })
+            : 0;
         const verdict = (await pipeline.verdicts.all()).at(-1);
         const phase = rolloutPhase(share, canary, production, verdict);
         if (flags.json) {
           ctx.out(
             JSON.stringify({
               apps: { staging, canary, production },
-              canaryShare: share,
+              canaryShare: shareError === undefined ? share : null,
               phase,
               lastVerdict: verdict ?? null,
             }),
@@ -111,7 +119,11 @@ export function statusCommand(ctx: CliContext): Command {
             `${where} ${(s.version ?? '-').padEnd(5)} ${(s.commit?.slice(0, 12) ?? '(no build)').padEnd(12)}  ${dynos}`,
           );
         }
-        ctx.out(`canary share: ${share}% (${pipeline.share.description})`);
+        ctx.out(
+          shareError === undefined
+            ? `canary share: ${share}% (${pipeline.share.description})`
+            : `canary share: unknown (${shareError})`,
+        );
         if (verdict === undefined) ctx.out('last verdict: none recorded');
         else {
           const on = verdict.slugId === canary.slugId ? "the canary's current build" : 'an earlier build';
