@@ -246,7 +246,11 @@ describe('the release rehearsal on the local platform and the local Discord', ()
       commit: refs.good,
       slugId: final.apps.canary.slugId,
     });
-    expect(final.apps.canary).toMatchObject({ version: canary.out, commit: refs.good });
+    // Its deploy, then three config releases: the share moved to 20%, 50% and back to 0%.
+    expect(final.apps.canary).toMatchObject({
+      version: `v${Number(canary.out.slice(1)) + 3}`,
+      commit: refs.good,
+    });
     expect(final.apps.staging).toMatchObject({ version: staging.out, commit: refs.good });
     expect((await qsb('verify', '--app', 'production', '--expect-version', promoted.out)).code).toBe(0);
     noDoubleAnswers(sim);
