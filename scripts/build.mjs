@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const optionalNative = ['zlib-sync', 'bufferutil', 'utf-8-validate', '@discordjs/voice', 'ffmpeg-static'];
-const apps = ['bot', 'qsb'].filter((app) => existsSync(`apps/${app}/src/main.ts`));
+const apps = ['bot', 'example-bot', 'qsb'].filter((app) => existsSync(`apps/${app}/src/main.ts`));
 for (const app of apps) {
   await build({
     entryPoints: [`apps/${app}/src/main.ts`],

@@ -14,6 +14,8 @@ describe('bot start-up with a malformed environment', () => {
     [{ SHARD_COUNT: '0' }, 'SHARD_COUNT="0": must be an integer from 1 to'],
     [{ SHARD_COUNT: '' }, 'SHARD_COUNT="": must be an integer from 1 to'],
     [{ DISCORD_TOKEN: '' }, 'DISCORD_TOKEN is not set'],
+    [{ FLAGS_FILE: 'flags/no-such-file.json' }, 'FLAGS_FILE: invalid flags file'],
+    [{ QSB_STORE: 'mongodb://u:hunter2@h' }, 'QSB_STORE="mongodb://u:***@h" is not a store'],
   ])('refuses %j', async (override, message) => {
     const sim = await startDiscordSim({ guilds: 4, shards: 2 });
     try {
@@ -30,6 +32,29 @@ describe('bot start-up with a malformed environment', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(message);
       expect(sim.stats().rest.requests).toBe(0);
+      expect(sim.stats().identifies).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('bot start-up with a token Discord refuses', () => {
+  it('exits 1 naming DISCORD_TOKEN, without printing the token', async () => {
+    const sim = await startDiscordSim({ guilds: 4, shards: 2 });
+    try {
+      const wrong = 'MTAwMDAwMDAwMDAwMDAwMDAw.Wrong0.not-the-token-of-this-bot-000000';
+      const bot = startBotProcess({
+        DISCORD_TOKEN: wrong,
+        DISCORD_API_URL: sim.apiUrl,
+        SHARD_COUNT: '2',
+        CANARY: 'true',
+      });
+      const [code] = (await once(bot.child, 'exit')) as [number | null];
+      expect(code).toBe(1);
+      expect(bot.stderr()).toContain('DISCORD_TOKEN was refused by Discord');
+      expect(bot.stderr()).not.toContain(wrong);
+      for (const line of bot.logs) expect(JSON.stringify(line)).not.toContain(wrong);
       expect(sim.stats().identifies).toEqual([]);
     } finally {
       await sim.close();

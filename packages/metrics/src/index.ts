@@ -9,6 +9,21 @@ export {
   ShardStatusValues,
 } from './catalog/catalog.ts';
 export {
+  collectSamples,
+  DefaultRemoteWriterOptions,
+  encodeWriteRequest,
+  type RemoteSample,
+  RemoteWriteError,
+  type RemoteWriteErrorCode,
+  RemoteWriteErrorCodes,
+  type RemoteWriter,
+  type RemoteWriterOptionalOptions,
+  type RemoteWriterOptions,
+  type RemoteWriterRequiredOptions,
+  snappyLiterals,
+  startRemoteWriter,
+} from './push/remote-write.ts';
+export {
   type BotMetrics,
   type BotMetricsOptionalOptions,
   type BotMetricsOptions,
@@ -16,4 +31,5 @@ export {
   createBotMetrics,
   DefaultBotMetricsOptions,
   type MetricDeployment,
+  MisnamedDefaultGauges,
 } from './registry/metrics.ts';

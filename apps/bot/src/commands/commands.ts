@@ -1,26 +1,12 @@
-import {
-  type ChatInputCommandInteraction,
-  MessageFlags,
-  type RESTPostAPIChatInputApplicationCommandsJSONBody,
-  SlashCommandBuilder,
-} from 'discord.js';
+import type { Command, CommandContext as RuntimeCommandContext } from '@qsb/runtime';
+import { SlashCommandBuilder } from 'discord.js';
+import type { FlagName } from './flags.ts';
 
-/** What a command handler may use besides the interaction. */
-export interface CommandContext {
-  /** Heartbeat round trip of the shard that received the interaction, in ms (-1 before the first ACK). */
-  readonly shardPing: number;
-  /** Feature gate: whether `name` is on for this interaction's guild and user. */
-  readonly flag: (name: 'quantum', interaction: ChatInputCommandInteraction) => boolean;
-  /** Records a problem reported by a user. */
-  readonly report: (text: string, interaction: ChatInputCommandInteraction) => void;
-}
+/** A command of Quantum-Superbot. */
+export type BotCommand = Command<FlagName>;
 
-/** A slash command: its registration payload and its handler. */
-export interface BotCommand {
-  readonly name: string;
-  readonly definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
-  readonly execute: (interaction: ChatInputCommandInteraction, ctx: CommandContext) => Promise<void>;
-}
+/** What a command of Quantum-Superbot may use besides the interaction. */
+export type CommandContext = RuntimeCommandContext<FlagName>;
 
 /** Longest report text accepted (Discord's limit for a string option is 6,000). */
 export const MAX_REPORT_LENGTH = 1000;
@@ -33,7 +19,7 @@ const ping: BotCommand = {
     .toJSON(),
   async execute(interaction, ctx) {
     const latency = ctx.shardPing >= 0 ? `${ctx.shardPing} ms` : 'not measured yet';
-    await interaction.reply({ content: `Pong! Gateway heartbeat: ${latency}.` });
+    await interaction.reply(`Pong! Gateway heartbeat: ${latency}.`);
   },
 };
 
@@ -48,11 +34,12 @@ const report: BotCommand = {
     .toJSON(),
   async execute(interaction, ctx) {
     const text = interaction.options.getString('text', true).slice(0, MAX_REPORT_LENGTH);
-    ctx.report(text, interaction);
-    await interaction.reply({
-      content: 'Thanks, your report reached the team.',
-      flags: MessageFlags.Ephemeral,
-    });
+    ctx.metrics.userReports.inc();
+    ctx.logger.warn(
+      { report: text, guild: interaction.guildId, user: interaction.user.id, command: 'report' },
+      'user reported a problem',
+    );
+    await interaction.reply('Thanks, your report reached the team.', { ephemeral: true });
   },
 };
 
@@ -64,17 +51,14 @@ const quantum: BotCommand = {
     .toJSON(),
   async execute(interaction, ctx) {
     if (!ctx.flag('quantum', interaction)) {
-      await interaction.reply({
-        content: 'This feature is not available here yet.',
-        flags: MessageFlags.Ephemeral,
-      });
+      await interaction.reply('This feature is not available here yet.', { ephemeral: true });
       return;
     }
     // The interaction id is a snowflake: its low bits make a fair, reproducible coin.
     const state = BigInt(interaction.id) & 1n ? '|1⟩' : '|0⟩';
-    await interaction.reply({ content: `The qubit collapsed to ${state}.` });
+    await interaction.reply(`The qubit collapsed to ${state}.`);
   },
 };
 
-/** Every command of the bot, registered together in one bulk overwrite. */
+/** Every command of the bot, registered together in one bulk overwrite. Add a command here. */
 export const commands: readonly BotCommand[] = [ping, report, quantum];

@@ -51,6 +51,11 @@ describe('qsb flags eval', () => {
   it('takes the deployment from CANARY when --deployment is absent', async () => {
     const { out } = await qsb(['flags', 'eval', 'quantum', '--guild', GUILD], { CANARY: 'true' });
     expect(out).toBe(`quantum: on for guild ${GUILD} on canary`);
+    // A DM: no guild, the user stands in for it (as the runtime's flag() does).
+    const dm = await qsb(['flags', 'eval', 'quantum', '--user', USER], { CANARY: 'true' });
+    expect(dm.out).toBe(`quantum: on for user ${USER} in a DM on canary`);
+    const dmJson = await qsb(['flags', 'eval', 'quantum', '--user', USER, '--json']);
+    expect(JSON.parse(dmJson.out)).toMatchObject({ enabled: false, guildId: null, userId: USER });
   });
 
   it('evaluates per user with --user and --file', async () => {
@@ -82,7 +87,7 @@ describe('qsb flags eval', () => {
       ['flags', 'eval', 'quantum', '--guild', GUILD, '--deployment', 'staging'],
       'must be canary or production',
     ],
-    [['flags', 'eval', 'quantum'], "required option '--guild <id>' not specified"],
+    [['flags', 'eval', 'quantum'], 'qsb: flags eval needs --guild <id>, --user <id> (a DM), or both'],
     [
       ['flags', 'eval', 'quantum', '--guild', GUILD, '--file', join(dir, 'missing.json')],
       `qsb: invalid flags file: ${join(dir, 'missing.json')}: cannot be read (no such file)`,

@@ -16,7 +16,7 @@ const DEFAULT_FILE = 'flags/features.json';
 const DEFAULT_APP_NAME = 'quantum-superbot';
 
 interface EvalFlags {
-  guild: string;
+  guild?: string;
   user?: string;
   deployment?: Deployment;
   file: string;
@@ -81,10 +81,12 @@ export function flagsCommand({ env, out, err }: CliContext): Command {
 
   command
     .command('eval')
-    .description('Is <name> on for this guild (and user) on this deployment?')
+    .description(
+      'Is <name> on for this guild (and user) on this deployment? With --user alone: for that user in a DM, where the user stands in for the guild.',
+    )
     .argument('<name>', 'the flag')
-    .requiredOption('--guild <id>', 'the guild id')
-    .option('--user <id>', 'the user id')
+    .option('--guild <id>', 'the guild id (leave out for a DM)')
+    .option('--user <id>', 'the user id (required without --guild)')
     .option(
       '--deployment <deployment>',
       'canary or production (default: canary when $CANARY is true, else production)',
@@ -94,8 +96,13 @@ export function flagsCommand({ env, out, err }: CliContext): Command {
     .option('--app-name <name>', 'the appName context field', DEFAULT_APP_NAME)
     .option('--json', 'print one JSON object')
     .action(async (name: string, opts: EvalFlags) => {
-      const guildId = snowflake(opts.guild, 'guild id');
+      if (opts.guild === undefined && opts.user === undefined) {
+        throw new CliError('flags eval needs --guild <id>, --user <id> (a DM), or both');
+      }
       const userId = opts.user === undefined ? undefined : snowflake(opts.user, 'user id');
+      const dm = opts.guild === undefined;
+      // In a DM the user stands in for the guild, as the runtime's flag() does.
+      const guildId = dm ? (userId ?? '') : snowflake(opts.guild ?? '', 'guild id');
       const deployment = opts.deployment ?? orCliError(() => parseShardingEnv(env).deployment);
       const flags = orCliError(() =>
         createFlags({ file: opts.file, appName: opts.appName, deployment, logger, watch: false }),
@@ -114,7 +121,7 @@ export function flagsCommand({ env, out, err }: CliContext): Command {
             JSON.stringify({
               flag: name,
               enabled,
-              guildId,
+              guildId: dm ? null : guildId,
               userId: userId ?? null,
               deployment,
               file: opts.file,
@@ -122,7 +129,11 @@ export function flagsCommand({ env, out, err }: CliContext): Command {
           );
           return;
         }
-        const who = userId === undefined ? `guild ${guildId}` : `guild ${guildId}, user ${userId}`;
+        const who = dm
+          ? `user ${userId} in a DM`
+          : userId === undefined
+            ? `guild ${guildId}`
+            : `guild ${guildId}, user ${userId}`;
         out(`${name}: ${enabled ? 'on' : 'off'} for ${who} on ${deployment}`);
       } finally {
         flags.close();

@@ -1,0 +1,232 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DiscordSimHandle, startDiscordSim } from '@qsb/discord-sim';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.ts';
+import type { Command } from '../src/interactions/handler.ts';
+import { TestStore } from './support/memory-store.ts';
+import { ping, startTestRuntime } from './support/runtime.ts';
+
+let sim: DiscordSimHandle | undefined;
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await sim?.close();
+  sim = undefined;
+});
+
+const guildOn = (s: DiscordSimHandle, shard: number, count = 4) =>
+  s.world.guilds.find((g) => s.shardOf(g.id, count) === shard)?.id ?? '';
+
+describe('startRuntime against the local Discord', () => {
+  it('answers on each READY shard, and a restart resumes every shard with a replay and no identify', async () => {
+    sim = await startDiscordSim({ guilds: 40, shards: 4, identifyWindowMs: 50, heartbeatIntervalMs: 5000 });
+    const s = sim;
+    const store = new TestStore();
+    const first = await startTestRuntime(s, store);
+    stops.push(() => first.runtime.stop());
+    await first.runtime.ready;
+    const a = s.sendInteraction({ command: 'ping', guildId: guildOn(s, 1) });
+    await waitFor('the first answer', () => (s.stats().interactions.answered.zero === 0 ? true : undefined));
+    expect(
+      s
+        .stats()
+        .interactions.list.find((r) => r.id === a.id)
+        ?.answers.map((x) => x.outcome),
+    ).toEqual(['accepted']);
+    // Per-shard counters exist at 0 from the start.
+    const text = await (await fetch(`http://127.0.0.1:${first.runtime.port}/metrics`)).text();
+    for (const shard of [0, 1, 2, 3]) {
+      expect(text).toContain(`qsb_shard_reconnects_total{shard="${shard}"`);
+      expect(text).toContain(`qsb_shard_invalid_sessions_total{shard="${shard}"`);
+    }
+
+    await first.runtime.stop();
+    const identifies = s.stats().identifies.length;
+    // Sent while no process holds the shards: Discord buffers them for the sessions.
+    const missed = [0, 1, 2, 3].map((shard) =>
+      s.sendInteraction({ command: 'ping', guildId: guildOn(s, shard) }),
+    );
+    const second = await startTestRuntime(s, store);
+    stops.push(() => second.runtime.stop());
+    await second.runtime.ready;
+    await waitFor('the missed interactions', () =>
+      s.stats().interactions.answered.zero === 0 ? true : undefined,
+    );
+    const stats = s.stats();
+    expect(stats.identifies.length).toBe(identifies);
+    expect(stats.resumes.filter((r) => r.outcome === 'resumed')).toHaveLength(4);
+    expect(stats.resumes.every((r) => r.replayed >= 1)).toBe(true);
+    for (const m of missed) {
+      expect(stats.interactions.list.find((r) => r.id === m.id)?.answers.map((x) => x.outcome)).toEqual([
+        'accepted',
+      ]);
+    }
+    expect(stats.interactions.answered.twoOrMore).toBe(0);
+    expect(second.lines.filter((l) => l.msg === 'shard resumed')).toHaveLength(4);
+  });
+
+  it('falls back to identify when the saved session is too old to resume', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, resumeWindowMs: 0 });
+    const s = sim;
+    const store = new TestStore();
+    const env = { SHARD_COUNT: '2' };
+    const first = await startTestRuntime(s, store, env);
+    await first.runtime.ready;
+    await first.runtime.stop();
+    const identifies = s.stats().identifies.length;
+    const second = await startTestRuntime(s, store, env);
+    stops.push(() => second.runtime.stop());
+    await second.runtime.ready;
+    const stats = s.stats();
+    expect(stats.resumes.filter((r) => r.outcome === 'refused')).toHaveLength(2);
+    expect(stats.identifies.length).toBe(identifies + 2);
+    expect(stats.identifies.slice(identifies).every((i) => i.outcome === 'ready')).toBe(true);
+    const g = s.world.guilds[0]?.id ?? '';
+    const sent = s.sendInteraction({ command: 'ping', guildId: g });
+    await waitFor('an answer after the fallback', () =>
+      s.stats().interactions.list.find((r) => r.id === sent.id)?.answers.length ? true : undefined,
+    );
+  });
+
+  it('makes the process unhealthy on a fatal close code, and logs why', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50 });
+    const s = sim;
+    const { runtime, lines } = await startTestRuntime(s, new TestStore(), { SHARD_COUNT: '2' });
+    stops.push(() => runtime.stop());
+    await runtime.ready;
+    expect((await fetch(`http://127.0.0.1:${runtime.port}/healthz`)).status).toBe(200);
+    s.faults.closeShard(1, 4014, 'Disallowed intent(s)');
+    const error = await runtime.fatal;
+    expect(error.code).toBe('FATAL_CLOSE');
+    expect(error.message).toContain('shard 1 closed with 4014');
+    const health = await fetch(`http://127.0.0.1:${runtime.port}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'unhealthy', reason: 'shard 1 closed with 4014' });
+    expect(lines.filter((l) => l.level === 60 && l.code === 4014)).toHaveLength(1);
+  });
+
+  it('backs off exponentially while Discord is unreachable and logs once per change of state', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50 });
+    const s = sim;
+    const { runtime, lines } = await startTestRuntime(
+      s,
+      new TestStore(),
+      { SHARD_COUNT: '2' },
+      {
+        backoffBaseMs: 10,
+        random: () => 0.5,
+      },
+    );
+    const delays = (shard: number) =>
+      lines.filter((l) => l.shard === shard && l.msg === 'reconnect backoff').map((l) => l.delayMs);
+    stops.push(() => runtime.stop());
+    await runtime.ready;
+    await s.close();
+    sim = undefined;
+    await waitFor('three backoffs per shard', () =>
+      delays(0).length >= 3 && delays(1).length >= 3 ? true : undefined,
+    );
+    // Equal jitter at random 0.5: 3/4 of base x 2^(n-2); the first (7.5 ms) is the warning line.
+    expect(delays(0).slice(0, 3)).toEqual([15, 30, 60]);
+    expect(delays(1).slice(0, 3)).toEqual([15, 30, 60]);
+    expect(lines.filter((l) => l.msg === 'shard reconnecting')).toHaveLength(2);
+    expect(lines.filter((l) => l.msg === 'shard cannot reconnect: backing off')).toHaveLength(2);
+    for (const line of lines) expect(JSON.stringify(line)).not.toContain('unable to serialize');
+  });
+
+  it('never logs the bot token or an interaction token, whatever fails', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, interactionDeadlineMs: 100 });
+    const s = sim;
+    const slow: Command = {
+      name: 'slow',
+      definition: { name: 'slow', description: 'slow' },
+      async execute(interaction) {
+        await new Promise((r) => setTimeout(r, 200));
+        await interaction.reply({ content: 'too late, with a body that must not be logged' });
+      },
+    };
+    const boom: Command = {
+      name: 'boom',
+      definition: { name: 'boom', description: 'boom' },
+      async execute() {
+        throw new Error('boom');
+      },
+    };
+    const { runtime, lines } = await startTestRuntime(
+      s,
+      new TestStore(),
+      { SHARD_COUNT: '2', LOG_LEVEL: 'trace' },
+      {
+        commands: [ping, slow, boom],
+      },
+    );
+    stops.push(() => runtime.stop());
+    await runtime.ready;
+    s.faults.rest({ status: 500, count: 2, path: '/callback' });
+    const sent = [
+      s.sendInteraction({ command: 'ping' }),
+      s.sendInteraction({ command: 'slow' }),
+      s.sendInteraction({ command: 'boom' }),
+      s.sendInteraction({ command: 'ping', dm: true }),
+    ];
+    await waitFor('every interaction to end', () =>
+      lines.filter((l) => l.msg === 'interaction expired before it was answered').length >= 1 &&
+      lines.filter((l) => l.msg === 'command failed').length >= 1
+        ? true
+        : undefined,
+    );
+    await runtime.stop();
+    const text = lines.map((l) => JSON.stringify(l)).join('\n');
+    expect(text).not.toContain(s.token);
+    for (const i of sent) expect(text).not.toContain(i.token);
+    expect(text).not.toContain('must not be logged');
+    expect(text).toContain('/interactions/');
+  });
+
+  it('gates a flag by user in a DM, where there is no guild', async () => {
+    sim = await startDiscordSim({ guilds: 10, shards: 1, identifyWindowMs: 50 });
+    const s = sim;
+    const dir = await mkdtemp(join(tmpdir(), 'qsb-flags-'));
+    const file = join(dir, 'features.json');
+    const rollout = (percent: number) => ({
+      name: 'flexibleRollout',
+      parameters: { rollout: String(percent), stickiness: 'guildId', groupId: 'beta' },
+    });
+    await writeFile(
+      file,
+      JSON.stringify({ version: 2, features: [{ name: 'beta', enabled: true, strategies: [rollout(50)] }] }),
+    );
+    const results: boolean[] = [];
+    const beta: Command<'beta'> = {
+      name: 'beta',
+      definition: { name: 'beta', description: 'beta' },
+      async execute(interaction, ctx) {
+        results.push(ctx.flag('beta', interaction));
+        await interaction.reply('ok');
+      },
+    };
+    const { runtime } = await startTestRuntime(
+      s,
+      new TestStore(),
+      { SHARD_COUNT: '1', FLAGS_FILE: file },
+      {
+        commands: [beta] as never,
+        flags: ['beta'] as never,
+      },
+    );
+    stops.push(async () => {
+      await runtime.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await runtime.ready;
+    const users = Array.from({ length: 40 }, (_, n) => String(200_000_000_000_000_000n + BigInt(n) * 7919n));
+    for (const userId of users) s.sendInteraction({ command: 'beta', dm: true, userId });
+    await waitFor('40 answers', () => (results.length === 40 ? true : undefined));
+    // A 50% rollout sticky on guildId splits DM users (each user stands in for a guild); before, every DM was off.
+    const on = results.filter(Boolean).length;
+    expect(on).toBeGreaterThan(5);
+    expect(on).toBeLessThan(35);
+  });
+});

@@ -1,0 +1,245 @@
+import type { SessionInfo } from '@discordjs/ws';
+import type { Lease, Store } from '@qsb/store';
+import type { SessionCache } from '../gateway/shards.ts';
+import type { AbortableSleep } from '../identify/throttlers.ts';
+
+/** What is saved of a session at shutdown, under `sessions/<shard>`. */
+export interface SavedSession {
+  readonly sessionId: string;
+  readonly sequence: number;
+  readonly resumeURL: string;
+  readonly shardCount: number;
+  /** Store clock (ms since the epoch) when it was saved. */
+  readonly savedAt: number;
+}
+
+/** Options of {@link SessionBook}. */
+export interface SessionBookOptions {
+  readonly store: Store;
+  /** This process's identity, the owner of its leases. */
+  readonly owner: string;
+  readonly shardCount: number;
+  /** A session lease lives this long unless renewed. @defaultValue 15000 */
+  readonly leaseTtlMs?: number;
+  /** A saved session older than this is not resumed (Discord would refuse it). @defaultValue 120000 */
+  readonly maxAgeMs?: number;
+  /** How often a waiting process looks whether a session lease is free. @defaultValue 100 */
+  readonly pollMs?: number;
+  readonly sleep: AbortableSleep;
+  /** Called once when a lease is held by someone else, with its holder. */
+  readonly onWait?: (shardId: number, holder: string) => void;
+  /** Called when this process lost a lease it held (it must stop acting on the shard). */
+  readonly onLost: (shardId: number) => void;
+  readonly onError: (error: unknown, what: string) => void;
+}
+
+/** The lease name of a shard's session. */
+export const sessionLease = (shardId: number) => `session:${shardId}`;
+/** The key of a shard's saved session. */
+export const sessionKey = (shardId: number) => `sessions/${shardId}`;
+/** The key a process waiting for a shard's session writes, so that the holder hands it over. */
+export const successorKey = (shardId: number) => `sessions/${shardId}/successor`;
+
+function parseSaved(text: string): SavedSession | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<SavedSession>;
+    if (
+      typeof value.sessionId === 'string' &&
+      typeof value.sequence === 'number' &&
+      typeof value.resumeURL === 'string' &&
+      typeof value.shardCount === 'number' &&
+      typeof value.savedAt === 'number'
+    ) {
+      return value as SavedSession;
+    }
+  } catch {
+    // A corrupt record is ignored: the shard identifies.
+  }
+  return undefined;
+}
+
+/**
+ * The sessions of this process's shards: the in-memory cache `@discordjs/ws` reads and writes on every
+ * event, a lease per shard in the store so that no two live processes hold one session, and the saved
+ * session a shutdown leaves for the next process to resume.
+ *
+ * Exactly once across processes: a process saves, per shard, the sequence of the last event it handed
+ * to its handlers, after its shard is closed; it answers nothing after that sequence. The next process
+ * resumes from that sequence, so Discord replays exactly the events the old one did not handle.
+ */
+export class SessionBook implements SessionCache {
+  readonly #o: SessionBookOptions;
+  readonly #ttlMs: number;
+  readonly #sessions = new Map<number, SessionInfo>();
+  readonly #handled = new Map<number, number>();
+  readonly #leases = new Map<number, Lease>();
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** Shards being saved: the null `@discordjs/ws` writes while closing them must not erase their session. */
+  readonly #keep = new Set<number>();
+
+  public constructor(options: SessionBookOptions) {
+    this.#o = options;
+    this.#ttlMs = options.leaseTtlMs ?? 15_000;
+  }
+
+  public get(shardId: number): SessionInfo | null {
+    return this.#sessions.get(shardId) ?? null;
+  }
+
+  public set(shardId: number, session: SessionInfo | null): void {
+    if (session === null) {
+      if (!this.#keep.has(shardId)) {
+        this.#sessions.delete(shardId);
+        this.#handled.delete(shardId);
+      }
+      return;
+    }
+    this.#sessions.set(shardId, session);
+  }
+
+  /** Records that the event `sequence` of `shardId` was handed to the handlers. */
+  public handled(shardId: number, sequence: number | null): void {
+    if (sequence !== null && sequence > (this.#handled.get(shardId) ?? 0))
+      this.#handled.set(shardId, sequence);
+  }
+
+  /** Whether this process holds `shardId`'s lease. */
+  public holds(shardId: number): boolean {
+    return this.#leases.has(shardId);
+  }
+
+  /**
+   * Waits until this process holds the lease of `shardId`'s session, then loads the saved session (when
+   * fresh and for the same shard count) so that the shard resumes it. Returns whether one was loaded.
+   */
+  public async claim(shardId: number, signal: AbortSignal): Promise<'resume' | 'identify'> {
+    const { store, owner } = this.#o;
+    let told = false;
+    for (;;) {
+      signal.throwIfAborted();
+      const lease = await store.acquire(sessionLease(shardId), owner, this.#ttlMs);
+      if (lease) {
+        this.#leases.set(shardId, lease);
+        this.#startRenewing();
+        break;
+      }
+      if (!told) {
+        told = true;
+        const holder = await store.holder(sessionLease(shardId));
+        this.#o.onWait?.(shardId, holder?.owner ?? 'unknown');
+        // A holder that is shutting down hands the session over as soon as it sees a successor.
+        await store.set(successorKey(shardId), owner, { ttlMs: 30_000 });
+      }
+      await this.#o.sleep(this.#o.pollMs ?? 100, signal);
+    }
+    if (told) await store.delete(successorKey(shardId));
+    const record = await store.get(sessionKey(shardId));
+    if (!record) return 'identify';
+    // Taken: whatever happens next, this session is not resumed twice.
+    await store.delete(sessionKey(shardId), record.version);
+    const saved = parseSaved(record.value);
+    const age = saved ? (await store.now()) - saved.savedAt : Number.POSITIVE_INFINITY;
+    if (!saved || saved.shardCount !== this.#o.shardCount || age > (this.#o.maxAgeMs ?? 120_000)) {
+      return 'identify';
+    }
+    this.#sessions.set(shardId, {
+      sessionId: saved.sessionId,
+      sequence: saved.sequence,
+      resumeURL: saved.resumeURL,
+      shardCount: saved.shardCount,
+      shardId,
+    });
+    this.#handled.set(shardId, saved.sequence);
+    return 'resume';
+  }
+
+  /**
+   * Resolves once another process waits for `shardId`'s session (it wrote its successor key), or when
+   * `timeoutMs` passed or `signal` aborted: until then this process keeps answering on the shard.
+   */
+  public async awaitSuccessor(shardId: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !signal.aborted) {
+      const record = await this.#o.store.get(successorKey(shardId));
+      if (record && record.value !== this.#o.owner) return true;
+      await this.#o.sleep(Math.min(50, Math.max(1, deadline - Date.now())), signal).catch(() => {});
+    }
+    return false;
+  }
+
+  /** Keeps `shardId`'s session in memory while its shard closes (see {@link SessionBook.save}). */
+  public keep(shardId: number): void {
+    this.#keep.add(shardId);
+  }
+
+  /**
+   * Saves `shardId`'s session at the last handled sequence and gives its lease up. Call after its shard
+   * is closed and {@link SessionBook.keep} before. Returns whether a session was saved.
+   */
+  public async save(shardId: number): Promise<boolean> {
+    const { store } = this.#o;
+    const session = this.#sessions.get(shardId);
+    const lease = this.#leases.get(shardId);
+    this.#keep.delete(shardId);
+    this.#sessions.delete(shardId);
+    let saved = false;
+    try {
+      if (session && lease) {
+        const value: SavedSession = {
+          sessionId: session.sessionId,
+          sequence: this.#handled.get(shardId) ?? session.sequence,
+          resumeURL: session.resumeURL,
+          shardCount: session.shardCount,
+          savedAt: await store.now(),
+        };
+        await store.set(sessionKey(shardId), JSON.stringify(value), { ttlMs: this.#o.maxAgeMs ?? 120_000 });
+        saved = true;
+      }
+    } finally {
+      this.#handled.delete(shardId);
+      await this.release(shardId);
+    }
+    return saved;
+  }
+
+  /** Gives `shardId`'s lease up without saving anything. */
+  public async release(shardId: number): Promise<void> {
+    const lease = this.#leases.get(shardId);
+    this.#leases.delete(shardId);
+    if (lease) await this.#o.store.release(lease);
+    if (this.#leases.size === 0) this.#stopRenewing();
+  }
+
+  /** Stops renewing; leases still held expire on their own. */
+  public close(): void {
+    this.#stopRenewing();
+  }
+
+  #startRenewing(): void {
+    if (this.#renewTimer) return;
+    this.#renewTimer = setInterval(() => void this.#renewAll(), Math.max(50, Math.floor(this.#ttlMs / 3)));
+    this.#renewTimer.unref();
+  }
+
+  #stopRenewing(): void {
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+  }
+
+  async #renewAll(): Promise<void> {
+    for (const [shardId, lease] of this.#leases) {
+      try {
+        const renewed = await this.#o.store.renew(lease, this.#ttlMs);
+        if (this.#leases.get(shardId) !== lease) continue;
+        if (renewed) {
+          this.#leases.set(shardId, renewed);
+        } else {
+          this.#leases.delete(shardId);
+          this.#o.onLost(shardId);
+        }
+      } catch (error) {
+        this.#o.onError(error, `renewing the lease of shard ${shardId}`);
+      }
+    }
+  }
+}
