@@ -202,14 +202,27 @@ afterAll(async () => {
 
 describe('the release rehearsal on the local platform and the local Discord', () => {
   it('deploys to staging, runs a healthy canary at 20%, ramps it to 50% and promotes it', async () => {
-    expect((await qsb('setup', '--app', 'canary', '--app', 'production')).code).toBe(0);
-    const stagingSetup = await runCli(['setup', '--app', 'staging'], {
-      env: env({ DISCORD_API_URL: stagingSim.apiUrl }),
-      out: () => {},
-      err: () => {},
-      isTTY: false,
-      signal: new AbortController().signal,
-    });
+    // The runtime's session store: shared by canary and production (one Discord application), staging's own.
+    const setup = await qsb(
+      'setup',
+      '--app',
+      'canary',
+      '--app',
+      'production',
+      '--set',
+      `QSB_STORE=file:${join(dir, 'store.json')}`,
+    );
+    expect(setup.code, setup.err).toBe(0);
+    const stagingSetup = await runCli(
+      ['setup', '--app', 'staging', '--set', `QSB_STORE=file:${join(dir, 'staging-store.json')}`],
+      {
+        env: env({ DISCORD_API_URL: stagingSim.apiUrl }),
+        out: () => {},
+        err: () => {},
+        isTTY: false,
+        signal: new AbortController().signal,
+      },
+    );
     expect(stagingSetup).toBe(0);
 
     const production = await qsb('deploy', '--app', 'production', '--ref', refs.base);
