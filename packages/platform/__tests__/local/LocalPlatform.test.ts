@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,16 @@ function local(): LocalPlatform {
 
 async function get(url: string): Promise<{ built: string; version: string; dyno: string; color?: string }> {
   return (await (await fetch(url)).json()) as never;
+}
+
+/** Whether a pid has ended (a zombie not yet reaped by this process counts as ended). */
+function gone(pid: number | undefined): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
 
 /** What the app's first process answers, once it listens. */
@@ -112,7 +122,7 @@ describe('LocalPlatform', () => {
     await platform.build('staging', { repo: repo.dir, commit: two });
     expect(await answers(platform, 'staging')).toMatchObject({ built: 'two', version: 'v4' });
     expect((await readFile(termLog, 'utf8')).split('\n')).toContain(String(before));
-    expect(() => process.kill(before ?? 0, 0)).toThrow();
+    await waitFor('the old process to be gone', () => (gone(before) ? true : undefined));
   });
 
   it('copies a build to another app without building again, and rolls back to the previous build', async () => {
@@ -141,7 +151,7 @@ describe('LocalPlatform', () => {
     await answers(platform, 'staging');
     await platform.setConfig('staging', { IGNORE_TERM: null });
     expect((await readFile(termLog, 'utf8')).split('\n')).toContain(String(stubborn));
-    expect(() => process.kill(stubborn ?? 0, 0)).toThrow();
+    await waitFor('the stubborn process to be gone', () => (gone(stubborn) ? true : undefined));
     expect(await answers(platform, 'staging')).toMatchObject({ built: 'two' });
   });
 

@@ -280,6 +280,9 @@ export class LocalPlatform implements Platform {
     const deadline = Date.now() + this.#options.graceMs;
     while (processes.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const p of processes) signal(p, 'SIGKILL');
+    // SIGKILL is not instant either: return once the kernel has ended them.
+    const killedBy = Date.now() + 5000;
+    while (processes.some(alive) && Date.now() < killedBy) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Restarts the app's processes on its newest release: SIGTERM to the old ones, then the new ones start. */
