@@ -37,6 +37,8 @@ export interface SessionBookOptions {
 export const sessionLease = (shardId: number) => `session:${shardId}`;
 /** The key of a shard's saved session. */
 export const sessionKey = (shardId: number) => `sessions/${shardId}`;
+/** The key a process waiting for a shard's session writes, so that the holder hands it over. */
+export const successorKey = (shardId: number) => `sessions/${shardId}/successor`;
 
 function parseSaved(text: string): SavedSession | undefined {
   try {
@@ -125,9 +127,12 @@ export class SessionBook implements SessionCache {
         told = true;
         const holder = await store.holder(sessionLease(shardId));
         this.#o.onWait?.(shardId, holder?.owner ?? 'unknown');
+        // A holder that is shutting down hands the session over as soon as it sees a successor.
+        await store.set(successorKey(shardId), owner, { ttlMs: 30_000 });
       }
       await this.#o.sleep(this.#o.pollMs ?? 100, signal);
     }
+    if (told) await store.delete(successorKey(shardId));
     const record = await store.get(sessionKey(shardId));
     if (!record) return 'identify';
     // Taken: whatever happens next, this session is not resumed twice.
@@ -146,6 +151,20 @@ export class SessionBook implements SessionCache {
     });
     this.#handled.set(shardId, saved.sequence);
     return 'resume';
+  }
+
+  /**
+   * Resolves once another process waits for `shardId`'s session (it wrote its successor key), or when
+   * `timeoutMs` passed or `signal` aborted: until then this process keeps answering on the shard.
+   */
+  public async awaitSuccessor(shardId: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !signal.aborted) {
+      const record = await this.#o.store.get(successorKey(shardId));
+      if (record && record.value !== this.#o.owner) return true;
+      await this.#o.sleep(Math.min(50, Math.max(1, deadline - Date.now())), signal).catch(() => {});
+    }
+    return false;
   }
 
   /** Keeps `shardId`'s session in memory while its shard closes (see {@link SessionBook.save}). */
