@@ -9,9 +9,15 @@ function versionsOf(name: string): string[] {
 }
 
 describe('pnpm-lock.yaml', () => {
-  it('holds one @discordjs/ws: the one discord.js uses', () => {
-    expect(versionsOf('@discordjs/ws')).toHaveLength(1);
+  it("holds one discord.js, and at most two @discordjs/ws: the runtime's gateway and the one discord.js 14 pins", () => {
     expect(versionsOf('discord.js')).toHaveLength(1);
+    const ws = versionsOf('@discordjs/ws');
+    expect(ws.length).toBeLessThanOrEqual(2);
+    const runtime = JSON.parse(
+      readFileSync(new URL('../packages/runtime/package.json', import.meta.url), 'utf8'),
+    );
+    const wanted = String(runtime.dependencies['@discordjs/ws']).replace(/^\^/, '');
+    expect(ws).toContain(wanted);
   });
 
   it('holds one prom-client, so that every package registers on the same Registry class', () => {

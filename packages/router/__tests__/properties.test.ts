@@ -154,6 +154,26 @@ describe('router properties', () => {
     );
   });
 
+  it('never lets two processes answer one interaction with two dynos on each side', {
+    timeout: 120_000,
+  }, async () => {
+    await fc.assert(
+      fc.asyncProperty(commands(4), async (cmds) => {
+        const world = new World({ shardCount: SHARDS, percent: 20 }, [
+          { deployment: 'production', dyno: 1 },
+          { deployment: 'production', dyno: 2 },
+          { deployment: 'canary', dyno: 1 },
+          { deployment: 'canary', dyno: 2 },
+        ]);
+        const model: Model = { lastAnswered: Array(SHARDS).fill(world.clock), maxGap: 0 };
+        await world.refreshAll();
+        await fc.asyncModelRun(() => ({ model, real: world }), cmds);
+        await settle(model, world);
+      }),
+      { numRuns: 40, seed: 12 },
+    );
+  });
+
   it('bounds the time a guild has no answering process by the lease time when nobody is late', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -116,6 +116,23 @@ describe('router', () => {
     await expect(empty.status()).rejects.toMatchObject({ code: 'NO_PLAN' });
   });
 
+  it('aborts a move left in Connecting past its deadline by a dead router, then starts the new one', async () => {
+    const world = new World({ shardCount: 10, percent: 20 });
+    await run(world, 500);
+    world.crash(world.procs[1] as Proc);
+    await world.router.begin(50);
+    world.advance(61_000);
+    const plan = await world.router.begin(0);
+    expect(plan).toMatchObject({ phase: 'Connecting', move: { from: 20, to: 0 } });
+    expect(world.log.filter((line) => line.startsWith('route '))).toEqual([
+      expect.stringMatching(/^route Stable -> Connecting: move 20% -> 50%/),
+      expect.stringMatching(
+        /^route Connecting -> Aborted: move 20% -> 50% aborted: not ready by the deadline/,
+      ),
+      expect.stringMatching(/^route Aborted -> Connecting: move 20% -> 0%/),
+    ]);
+  });
+
   it('previews a move with the shards, the share of guilds and the order, writing nothing', async () => {
     const world = new World({ shardCount: 10, percent: 20 });
     await run(world, 250);
@@ -144,6 +161,12 @@ describe('router', () => {
     expect(takeover).toBeGreaterThanOrEqual(2500);
     expect(takeover).toBeLessThanOrEqual(3000 + 500);
     expect(production?.member.wantedShards()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await world.router.status()).holdings).toContainEqual({
+      deployment: 'canary',
+      dyno: 1,
+      shards: [1, 2],
+      failoverTo: 'production:1',
+    });
     world.restart(canary);
     // The canary takes its lease at its first refresh; production sees it at its next one.
     await run(world, 500);
@@ -158,6 +181,14 @@ describe('router', () => {
     await run(world, 750);
     expect(canary?.member.decide(1, snowflakeAt(world.clock)).answer).toBe(true);
     expect(production?.member.decide(1, snowflakeAt(world.clock)).answer).toBe(false);
+    expect(production.member.snapshot()).toMatchObject({
+      epoch: 1,
+      phase: 'Stable',
+      percent: 20,
+      leaseHeld: true,
+    });
+    expect(production.member.snapshot().decisions.failover).toBe(1);
+    expect(production.member.snapshot().decisions['canary-alive']).toBeGreaterThan(1);
   });
 
   it('logs a process whose SHARD_PERCENT disagrees with the store, and follows the store', async () => {

@@ -9,7 +9,13 @@ export {
 } from './decide/shouldAnswer.ts';
 export { RouterError, type RouterErrorCode, RouterErrorCodes } from './errors/RouterError.ts';
 export { type RouterLogger, silentLogger } from './logger.ts';
-export { RouteMember, type RouteMemberOptions } from './member/RouteMember.ts';
+export {
+  type FollowPlanOptions,
+  followPlan,
+  type PlanFollowing,
+  type RoutedShards,
+} from './member/followPlan.ts';
+export { RouteMember, type RouteMemberOptions, type RouteMemberSnapshot } from './member/RouteMember.ts';
 export { cancelMove, type MoveStep, missingAcks, nextMoveStep, startMove } from './move/steps.ts';
 export {
   type BootPlan,

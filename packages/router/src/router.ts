@@ -34,6 +34,8 @@ export interface RouteHolding {
   readonly shards: readonly number[];
   /** The member lease of that slot, if live. */
   readonly lease?: Lease;
+  /** For a canary dyno without a live lease: the production dyno answering its shards (failover). */
+  readonly failoverTo?: string;
 }
 
 /** What `status()` reports. */
@@ -98,11 +100,13 @@ export interface Router {
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**
@@ -171,7 +175,18 @@ export function createRouter(options: RouterOptions): Router {
 
   const begin = async (percent: number): Promise<RoutingPlan> => {
     checkPercent(percent);
-    const current = await read();
+    let current = await read();
+    const move = current.plan.move;
+    if (
+      current.plan.phase === 'Connecting' &&
+      move &&
+      move.to !== percent &&
+      (await store.now()) >= move.connectDeadline
+    ) {
+      // A move whose router died before its deadline: abort it (nobody cut over), then start this one.
+      await step();
+      current = await read();
+    }
     refuse(current.plan, percent);
     if (moving(current.plan) || current.plan.percent === percent) return current.plan;
     const started = await commit(current, startMove(current.plan, percent, await store.now(), newId()));
@@ -195,9 +210,11 @@ export function createRouter(options: RouterOptions): Router {
         for (let dyno = 1; dyno <= plan.dynos[deployment]; dyno++) {
           const lease = leases.find((l) => l.name === `route:member:${deployment}:${dyno}`);
           const shards = shardsOf(plan, plan.percent, { deployment, dyno });
-          holdings.push(
-            lease === undefined ? { deployment, dyno, shards } : { deployment, dyno, shards, lease },
-          );
+          if (lease !== undefined) holdings.push({ deployment, dyno, shards, lease });
+          else if (deployment === 'canary' && shards.length > 0) {
+            const failoverTo = `production:${((dyno - 1) % plan.dynos.production) + 1}`;
+            holdings.push({ deployment, dyno, shards, failoverTo });
+          } else holdings.push({ deployment, dyno, shards });
         }
       }
       const waitingFor =

@@ -6,7 +6,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { DiscordAPIError, REST } from '@discordjs/rest';
 import type { IIdentifyThrottler } from '@discordjs/ws';
 import { createFlags, type Flags, FlagsError, loadFeatureFile } from '@qsb/flags';
-import { type BotMetrics, createBotMetrics, ShardStatusValues } from '@qsb/metrics';
+import { type BotMetrics, createBotMetrics, ShardStatusValues, startRemoteWriter } from '@qsb/metrics';
 import {
   createIdentifySchedule,
   type ProcessShards,
@@ -249,7 +249,12 @@ export async function startRuntime<const F extends string = never>(
       level: config.logLevel,
       deployment: config.sharding.deployment,
       version: config.version,
-      secrets: [config.token, config.metricsToken ?? '', config.unleash?.apiToken ?? ''],
+      secrets: [
+        config.token,
+        config.metricsToken ?? '',
+        config.unleash?.apiToken ?? '',
+        config.remoteWrite?.url ?? '',
+      ],
     });
   const random = o.random ?? Math.random;
   const now = o.now ?? (() => performance.now());
@@ -514,6 +519,14 @@ export async function startRuntime<const F extends string = never>(
     },
   });
   const port = await serve(server, config, logger);
+  const writer =
+    config.remoteWrite &&
+    startRemoteWriter({
+      registry,
+      url: config.remoteWrite.url,
+      intervalMs: config.remoteWrite.intervalMs,
+      onError: (error) => logger.warn({ err: error }, 'remote write failed; the next push tries again'),
+    });
   if (config.registerCommands) await registerCommands(rest, o.commands, logger);
 
   metrics.shardsOwned.set(0);
@@ -571,6 +584,10 @@ export async function startRuntime<const F extends string = never>(
         );
         logger.info({ shards: saved }, 'sessions saved');
         await handler.drain();
+        // The last counts, after the last interaction, reach the receiver before the process ends.
+        await writer
+          ?.stop()
+          .catch((error: unknown) => logger.warn({ err: error }, 'last remote write failed'));
         sessions.close();
         flags.close();
         server.closeAllConnections();

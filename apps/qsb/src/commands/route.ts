@@ -46,7 +46,7 @@ function statusLines(store: Store, status: RouteStatus): string[] {
   for (const h of status.holdings) {
     const lease = h.lease
       ? `lease ${h.lease.owner} until ${new Date(h.lease.expiresAt).toISOString()}`
-      : 'no lease';
+      : `no lease${h.failoverTo ? `: ${h.failoverTo} answers its shards` : ''}`;
     lines.push(
       `  ${`${h.deployment}:${h.dyno}`.padEnd(14)} shards ${formatIds(h.shards).padEnd(12)} ${lease}`,
     );

@@ -33,6 +33,7 @@ export class World {
   public readonly router: Router;
   public readonly procs: Proc[] = [];
   public readonly log: string[] = [];
+  private readonly dynos: { canary: number; production: number };
 
   public constructor(
     public readonly boot: { shardCount: number; percent: number },
@@ -41,6 +42,10 @@ export class World {
       { deployment: 'canary', dyno: 1 },
     ],
   ) {
+    this.dynos = {
+      canary: selves.filter((self) => self.deployment === 'canary').length,
+      production: selves.filter((self) => self.deployment === 'production').length,
+    };
     const logger = {
       info: (_: object, m: string) => this.log.push(m),
       warn: (_: object, m: string) => this.log.push(m),
@@ -70,10 +75,7 @@ export class World {
   }
 
   private newMember(self: RouteSelf, name: string, restarts: number): RouteMember {
-    const dynos = {
-      canary: this.procs.filter((p) => p.self.deployment === 'canary').length || 1,
-      production: 1,
-    };
+    const dynos = this.dynos;
     return new RouteMember({
       store: this.store,
       self,

@@ -66,6 +66,8 @@ export function snowflakeAt(ms: number): string {
  *   younger than `maxViewAgeMs < cutoverLeadMs`, so no process answers by a rule replaced before T.
  * - The canary answers only with a fresh view and a live lease it has held for `maxViewAgeMs`: a
  *   production process that saw it absent (and answered its shards) has looked again by then.
+ * - Production answers its own shards while it holds its lease (a second process of the same dyno,
+ *   such as an overlapping restart, waits for it).
  * - Production answers the canary's shards (failover) only with a fresh view in which that canary
  *   dyno held no lease. Production answers its own shards on a stale view too (a store outage does not
  *   take the bot down), except the shards of a move it has seen start: no cutover can be committed
@@ -100,6 +102,8 @@ export function shouldAnswer(
 
   if (owner.deployment === 'production') {
     if (owner.dyno !== self.dyno) return decide(false, 'not-owner');
+    // A fresh view without the lease: another process of this dyno holds it (an overlapping restart).
+    if (fresh && leases.own === undefined) return decide(false, 'lease-lost');
     if (!fresh && plan.phase === 'Connecting' && movingShards(plan).includes(shardId)) {
       return decide(false, 'moving-stale-view');
     }

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Lease, Store } from '@qsb/store';
-import { type AnswerDecision, type LeaseView, type RouteSelf, shouldAnswer } from '../decide/shouldAnswer.ts';
+import {
+  type AnswerDecision,
+  type AnswerReason,
+  type LeaseView,
+  type RouteSelf,
+  shouldAnswer,
+} from '../decide/shouldAnswer.ts';
 import type { RouterLogger } from '../logger.ts';
 import { type BootPlan, moving, type RoutingPlan, shardsOf } from '../plan/plan.ts';
 import { ackKey, type MoveAck, memberLease, readOrBootPlan, type StoredPlan } from '../plan/planStore.ts';
@@ -17,6 +23,18 @@ export interface RouteMemberOptions {
   readonly clock?: () => number;
   /** The owner name of this process's lease. @defaultValue `${deployment}/${dyno}/<random>` */
   readonly identity?: string;
+}
+
+/** What a member reports for metrics (`qsb_route_epoch`, `qsb_route_phase{phase}`, `qsb_route_decisions_total{reason}`). */
+export interface RouteMemberSnapshot {
+  readonly epoch: number;
+  readonly phase: RoutingPlan['phase'] | 'None';
+  readonly percent: number;
+  readonly leaseHeld: boolean;
+  /** How old the view is, on the store clock. */
+  readonly viewAgeMs: number;
+  /** Decisions made so far, by reason. */
+  readonly decisions: Readonly<Partial<Record<AnswerReason, number>>>;
 }
 
 /**
@@ -42,6 +60,8 @@ export class RouteMember {
   private ready = new Set<number>();
   private lastAck: string | undefined;
   private warnedConfig = false;
+  private warnedHeld = false;
+  private readonly decisions: Partial<Record<AnswerReason, number>> = {};
 
   public constructor(options: RouteMemberOptions) {
     this.store = options.store;
@@ -102,14 +122,29 @@ export class RouteMember {
   /** Whether this process answers the interaction `snowflake` received on `shardId`. */
   public decide(shardId: number, snowflake: string | bigint): AnswerDecision {
     const plan = this.current?.plan;
-    if (plan === undefined) {
-      return {
-        answer: false,
-        reason: 'stale-view',
-        owner: { deployment: this.self.deployment, dyno: this.self.dyno },
-      };
-    }
-    return shouldAnswer(plan, this.self, shardId, snowflake, this.storeNow(), this.view);
+    const decision: AnswerDecision =
+      plan === undefined
+        ? {
+            answer: false,
+            reason: 'stale-view',
+            owner: { deployment: this.self.deployment, dyno: this.self.dyno },
+          }
+        : shouldAnswer(plan, this.self, shardId, snowflake, this.storeNow(), this.view);
+    this.decisions[decision.reason] = (this.decisions[decision.reason] ?? 0) + 1;
+    return decision;
+  }
+
+  /** The plan this process follows, its lease and its decisions, for metrics. */
+  public snapshot(): RouteMemberSnapshot {
+    const plan = this.current?.plan;
+    return {
+      epoch: plan?.epoch ?? 0,
+      phase: plan?.phase ?? 'None',
+      percent: plan?.percent ?? this.boot.percent,
+      leaseHeld: this.lease !== undefined,
+      viewAgeMs: Math.max(0, this.storeNow() - this.view.viewAt),
+      decisions: { ...this.decisions },
+    };
   }
 
   /**
@@ -180,12 +215,14 @@ export class RouteMember {
     );
     // The store stamps expiresAt = its clock at the acquisition + ttl: the exact acquisition time.
     if (this.lease !== undefined) this.acquiredAt = this.lease.expiresAt - ttlMs;
-    if (this.lease === undefined) {
+    // Logged once per loss, not at every refresh.
+    if (this.lease === undefined && !this.warnedHeld) {
       this.logger.warn(
         { member: this.identity, lease: memberLease(this.self.deployment, this.self.dyno) },
-        'member lease held by another process of the same dyno',
+        'member lease held by another process of the same dyno: not answering until it is free',
       );
     }
+    this.warnedHeld = this.lease === undefined;
   }
 
   private async acknowledge(plan: RoutingPlan): Promise<void> {

@@ -28,6 +28,12 @@ export interface RuntimeConfig {
   readonly port: number;
   /** Bearer token required on /metrics, when set. */
   readonly metricsToken: string | undefined;
+  /**
+   * `METRICS_REMOTE_WRITE_URL`: where this dyno pushes its own series every
+   * `METRICS_REMOTE_WRITE_INTERVAL_MS` (Prometheus remote write), so that several dynos behind Heroku's
+   * router are all seen. A secret: the URL may carry credentials.
+   */
+  readonly remoteWrite: { readonly url: string; readonly intervalMs: number } | undefined;
   readonly logLevel: Level;
   readonly version: string;
   /** Heroku's dyno name (`web.2`), for the `dyno` metric label; empty when unset. */
@@ -131,6 +137,25 @@ function readUrl(env: Env, name: string): string | undefined {
  * speaks (`.../api/v10`) is accepted as its root; any other version is refused, since the bot would
  * get nothing but bare 404s.
  */
+function readRemoteWrite(env: Env): RuntimeConfig['remoteWrite'] {
+  const value = env.METRICS_REMOTE_WRITE_URL;
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // The value is not repeated: it may hold credentials.
+    throw configError('METRICS_REMOTE_WRITE_URL must be an absolute http(s) URL (value not shown)');
+  }
+  return {
+    url: value,
+    intervalMs: readInt(env, 'METRICS_REMOTE_WRITE_INTERVAL_MS', 1000, 300_000) ?? 15_000,
+  };
+}
+
 function readApiUrl(env: Env): string | undefined {
   const url = readUrl(env, 'DISCORD_API_URL');
   if (url === undefined) return undefined;
@@ -217,6 +242,7 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
     host: env.HOST ?? RuntimeConfigDefaults.host,
     port: readInt(env, 'PORT', 0, 65_535) ?? RuntimeConfigDefaults.port,
     metricsToken,
+    remoteWrite: readRemoteWrite(env),
     logLevel: (level as Level | undefined) ?? (sharding.deployment === 'canary' ? 'debug' : 'info'),
     version,
     dynoName: env.DYNO ?? '',

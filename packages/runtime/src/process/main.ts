@@ -41,7 +41,12 @@ export async function runBot<const F extends string = never>(options: RunBotOpti
     level: config.logLevel,
     deployment: config.sharding.deployment,
     version: config.version,
-    secrets: [config.token, config.metricsToken ?? '', config.unleash?.apiToken ?? ''],
+    secrets: [
+      config.token,
+      config.metricsToken ?? '',
+      config.unleash?.apiToken ?? '',
+      config.remoteWrite?.url ?? '',
+    ],
   });
   const exit = (code: number) => logger.flush(() => process.exit(code));
   process.on('uncaughtException', (error) => {
