@@ -44,7 +44,9 @@ function startTraffic(perTick: number): void {
   }, 50);
 }
 
-async function monitor(args: string[]): Promise<{ code: number; verdict: { verdict: string } }> {
+async function monitor(
+  args: string[],
+): Promise<{ code: number; verdict: { verdict: string; summary: string } }> {
   const result = await run(
     process.execPath,
     ['--import', 'tsx', 'apps/qsb/src/main.ts', 'monitor', ...args],
@@ -63,7 +65,9 @@ async function monitor(args: string[]): Promise<{ code: number; verdict: { verdi
   return { code: result.code, verdict: JSON.parse(result.stdout) };
 }
 
-async function analyze(recording: string): Promise<{ code: number; verdict: { verdict: string } }> {
+async function analyze(
+  recording: string,
+): Promise<{ code: number; verdict: { verdict: string; summary: string } }> {
   const args = ['--baseline', join(recording, 'production.prom'), '--canary', join(recording, 'canary.prom')];
   const result = await run(
     process.execPath,
@@ -77,6 +81,9 @@ async function analyze(recording: string): Promise<{ code: number; verdict: { ve
       join(dir, 'judge.json'),
       '--min-duration',
       '20s',
+      // The monitor's window: the boundaries of every look depend on it.
+      '--duration',
+      '60s',
       '--json',
     ],
     { cwd: root },
@@ -134,13 +141,13 @@ describe('qsb monitor against the local Discord', () => {
     const recording = join(dir, 'healthy');
     const { code, verdict } = await monitor([
       ...['--production', `${await production.url()}/metrics`, '--canary', `${await canary.url()}/metrics`],
-      ...['--duration', '100s', '--interval', '1s', '--min-duration', '20s'],
+      ...['--duration', '60s', '--interval', '1s', '--min-duration', '20s'],
       ...['--config', join(dir, 'judge.json'), '--record', recording, '--json'],
     ]);
-    expect(verdict.verdict).toBe('promote');
+    expect(verdict.verdict, verdict.summary).toBe('promote');
     expect(code).toBe(0);
     const offline = await analyze(recording);
-    expect(offline.verdict.verdict).toBe('promote');
+    expect(offline.verdict.verdict, offline.verdict.summary).toBe('promote');
     expect(offline.code).toBe(0);
   }, 150_000);
 
@@ -149,13 +156,13 @@ describe('qsb monitor against the local Discord', () => {
     const recording = join(dir, 'regressed');
     const { code, verdict } = await monitor([
       ...['--production', `${await production.url()}/metrics`, '--canary', `${await canary.url()}/metrics`],
-      ...['--duration', '100s', '--interval', '1s', '--min-duration', '20s'],
+      ...['--duration', '60s', '--interval', '1s', '--min-duration', '20s'],
       ...['--config', join(dir, 'judge.json'), '--record', recording, '--json'],
     ]);
     expect(verdict.verdict).toBe('rollback');
     expect(code).toBe(1);
     const offline = await analyze(recording);
-    expect(offline.verdict.verdict).toBe('rollback');
+    expect(offline.verdict.verdict, offline.verdict.summary).toBe('rollback');
     expect(offline.code).toBe(1);
   }, 150_000);
 });

@@ -1,3 +1,4 @@
+import { compareTrends } from '@qsb/canary';
 import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import { BucketEdges, BucketValues, IntervalSeconds, type Run, type SideInterval } from './canary-sim.ts';
@@ -187,6 +188,20 @@ export const ceilingTests = {
     const c = run.canary.at(-1)?.memory ?? 0;
     const p = run.production.at(-1)?.memory ?? 1;
     return normalCdf(-(Math.log(c / p) - Math.log(1.25)) / 0.015, 0, 1);
+  },
+  /**
+   * The growth of the memory gap against +50 MB/h: the same line fit as the judge's (lag-1
+   * autocorrelation allowed for), read once at the end.
+   */
+  memoryGrowth(run: Run): number {
+    const points = run.canary.map((c, i) => ({
+      t: (i + 1) * IntervalSeconds,
+      canary: c.memory,
+      production: run.production[i]?.memory ?? 0,
+    }));
+    const d = compareTrends(points)?.difference;
+    if (!d) return 1;
+    return normalCdf(-(d.estimate - 50e6) / Math.sqrt(d.variance), 0, 1);
   },
   /** Conditional binomial: the canary's share of reconnects given the total, against a ratio of 2 per shard-hour. */
   stability(run: Run): number {

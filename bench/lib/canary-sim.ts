@@ -1,6 +1,8 @@
 import {
+  type BoundaryCache,
   bucketMoments,
   bucketValues,
+  createBoundaryCache,
   defaultConfig,
   emptyData,
   evaluate,
@@ -21,8 +23,11 @@ import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 /** What differs between the sides in one simulated run. */
 export interface Scenario {
   readonly name: string;
-  /** Canary interactions per minute (production serves four times as many: a 20% canary). */
+  /** Interactions per minute, both deployments together. */
   readonly perMinute: number;
+  /** The canary's share of the traffic at the start of the window, and at its end (a ramp). */
+  readonly share: number;
+  readonly shareAtEnd: number;
   /** A load curve shared by both sides, bursty errors, and per-interval latency noise. */
   readonly realistic: boolean;
   /** Canary error rate over production's. */
@@ -37,7 +42,9 @@ export interface Scenario {
 
 export const BaseScenario = {
   name: 'A/A',
-  perMinute: 100,
+  perMinute: 1000,
+  share: 0.2,
+  shareAtEnd: 0.2,
   realistic: true,
   errorFactor: 1,
   latencyFactor: 1,
@@ -143,8 +150,9 @@ export function simulate(scenario: Scenario, seed: number): Run {
         buckets: drawBuckets(r, n, bucketProbabilities(logMedian)),
       };
     };
-    const c = side(scenario.perMinute, scenario.errorFactor, scenario.latencyFactor);
-    const p = side(scenario.perMinute * 4, 1, 1);
+    const share = scenario.share + ((scenario.shareAtEnd - scenario.share) * i) / Math.max(1, Intervals - 1);
+    const c = side(scenario.perMinute * share, scenario.errorFactor, scenario.latencyFactor);
+    const p = side(scenario.perMinute * (1 - share), 1, 1);
     noiseC = 0.7 * noiseC + r.normal(0, 0.01);
     noiseP = 0.7 * noiseP + r.normal(0, 0.01);
     memC += scenario.leakBytesPerSecond * IntervalSeconds;
@@ -168,45 +176,59 @@ export function benchConfig(): JudgeConfig {
   return { ...defaultConfig(), alpha: Number(process.env.QSB_BENCH_ALPHA ?? defaultConfig().alpha) };
 }
 
+/** What the judge did with one run: when it rolled back or promoted (seconds), or neither. */
+export interface JudgeOutcome {
+  readonly rollbackAt: number | null;
+  readonly promoteAt: number | null;
+  readonly final: 'promote' | 'rollback' | 'continue';
+}
+
 /**
- * Runs the judge on a simulated run, looking after every interval as `qsb monitor` does, and returns
- * the second of the first rollback (or null) and the verdict at the end.
+ * Runs the judge on a simulated run, looking after every interval as `qsb monitor` does, until it
+ * rolls back or promotes or the window ends. `cache` keeps the group-sequential boundaries between
+ * runs (the looks are the same in every run).
  */
-export function runJudge(config: JudgeConfig, run: Run): { rollbackAt: number | null; final: string } {
+export function runJudge(
+  config: JudgeConfig,
+  run: Run,
+  cache: BoundaryCache = createBoundaryCache(),
+): JudgeOutcome {
   const data: MetricData[] = config.metrics.map(emptyData);
-  const byName = new Map(config.metrics.map((m, i) => [m.name, data[i]]));
-  let verdict = 'continue';
+  const looks: number[] = [];
   for (let i = 0; i < run.canary.length; i++) {
     const c = run.canary[i];
     const p = run.production[i];
     if (!c || !p) break;
     const t = (i + 1) * IntervalSeconds;
-    for (const [name, d] of byName) {
+    for (const [k, m] of config.metrics.entries()) {
+      const d = data[k];
       if (!d) continue;
+      const name = m.name;
       if (name === 'errors' && d.kind === 'rate')
         d.intervals.push({ x: c.errors, a: c.interactions, y: p.errors, b: p.interactions });
-      else if (name === 'user-reports' && d.kind === 'rate')
-        d.intervals.push({ x: 0, a: c.interactions, y: 0, b: p.interactions });
-      else if (name === 'stability' && d.kind === 'rate') {
+      else if (d.kind === 'rate' && name === 'stability') {
         const h = IntervalSeconds / 3600;
         d.intervals.push({ x: c.reconnects, a: CanaryShards * h, y: p.reconnects, b: ProductionShards * h });
-      } else if (name === 'latency' && d.kind === 'histogram') {
+      } else if (d.kind === 'rate') d.intervals.push({ x: 0, a: c.interactions, y: 0, b: p.interactions });
+      else if (name === 'latency' && d.kind === 'histogram') {
         d.intervals.push({
           canaryLog: bucketMoments(c.buckets, Values, true),
           productionLog: bucketMoments(p.buckets, Values, true),
           canary: bucketMoments(c.buckets, Values, false),
           production: bucketMoments(p.buckets, Values, false),
         });
-      } else if (name === 'memory' && d.kind === 'gauge')
+      } else if (name.startsWith('memory') && d.kind === 'gauge')
         d.points.push({ t, canary: c.memory, production: p.memory });
+      else if (name === 'readiness' && d.kind === 'gauge') d.points.push({ t, canary: 1, production: 1 });
       else if (d.kind === 'gauge')
         d.points.push({ t, canary: 1 + (i % 3) * 0.001, production: 1 + (i % 3) * 0.001 });
     }
-    const v = evaluate(config, data, t);
-    verdict = v.verdict;
-    if (v.verdict === 'rollback') return { rollbackAt: t, final: verdict };
+    looks.push(t);
+    const v = evaluate(config, data, t, { looks, cache });
+    if (v.verdict === 'rollback') return { rollbackAt: t, promoteAt: null, final: 'rollback' };
+    if (v.verdict === 'promote') return { rollbackAt: null, promoteAt: t, final: 'promote' };
   }
-  return { rollbackAt: null, final: verdict };
+  return { rollbackAt: null, promoteAt: null, final: 'continue' };
 }
 
 export { Edges as BucketEdges, Values as BucketValues };

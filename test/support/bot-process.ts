@@ -28,7 +28,8 @@ export interface BotProcess {
 /**
  * Starts `apps/bot/src/main.ts` (or `entry`) in a new process with exactly `env` (plus PATH), on
  * 127.0.0.1 and a free port. Without `QSB_STORE` in `env` the process gets a store of its own in memory,
- * so that tests never share the default `.qsb/` file of the working directory.
+ * so that tests never share the default `.qsb/` file of the working directory, and stops at SIGTERM
+ * without waiting for a successor (`QSB_HANDOFF_WAIT_MS=0`).
  */
 export function startBotProcess(env: Record<string, string>, entry = 'apps/bot/src/main.ts'): BotProcess {
   // The port is read from the info line "http server listening".
@@ -37,7 +38,15 @@ export function startBotProcess(env: Record<string, string>, entry = 'apps/bot/s
   }
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', QSB_STORE: 'memory:', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      QSB_STORE: 'memory:',
+      // No successor comes in most tests: stop at once.
+      QSB_HANDOFF_WAIT_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

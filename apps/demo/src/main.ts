@@ -51,7 +51,7 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
       durationArg,
       80,
     )
-    .option('--rate <r>', 'interactions per second the users send (10 to 1000)', rateArg, 150)
+    .option('--rate <r>', 'interactions per second the users send (10 to 1000)', rateArg, 200)
     .option('--keep', 'leave everything running at the end, until Ctrl-C')
     .option('--json', 'print the outcome and the final state as one JSON object on stdout')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })

@@ -17,6 +17,7 @@ export {
   type MetricType,
   parseExposition,
   parseRecording,
+  readRecording,
   type Sample,
   type Scrape,
 } from './exposition/parse.ts';
@@ -42,7 +43,7 @@ export {
   type SeenSeries,
   type Side,
 } from './judge/extract.ts';
-export { formatVerdict } from './judge/format.ts';
+export { formatEffect, formatProgress, formatVerdict } from './judge/format.ts';
 export { createJudge, type Judge, judge } from './judge/judge.ts';
 export {
   configMetricNames,

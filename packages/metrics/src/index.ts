@@ -9,6 +9,21 @@ export {
   ShardStatusValues,
 } from './catalog/catalog.ts';
 export {
+  collectSamples,
+  DefaultRemoteWriterOptions,
+  encodeWriteRequest,
+  type RemoteSample,
+  RemoteWriteError,
+  type RemoteWriteErrorCode,
+  RemoteWriteErrorCodes,
+  type RemoteWriter,
+  type RemoteWriterOptionalOptions,
+  type RemoteWriterOptions,
+  type RemoteWriterRequiredOptions,
+  snappyLiterals,
+  startRemoteWriter,
+} from './push/remote-write.ts';
+export {
   type BotMetrics,
   type BotMetricsOptionalOptions,
   type BotMetricsOptions,

@@ -6,7 +6,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { DiscordAPIError, REST } from '@discordjs/rest';
 import type { IIdentifyThrottler } from '@discordjs/ws';
 import { createFlags, type Flags, FlagsError, loadFeatureFile } from '@qsb/flags';
-import { type BotMetrics, createBotMetrics, ShardStatusValues } from '@qsb/metrics';
+import { type BotMetrics, createBotMetrics, ShardStatusValues, startRemoteWriter } from '@qsb/metrics';
 import { followPlan, type PlanFollowing, RouteMember } from '@qsb/router';
 import {
   createIdentifySchedule,
@@ -122,8 +122,12 @@ export interface Runtime {
   addShards(ids: readonly number[]): Promise<void>;
   /** Gives shards up: closes them resumably and saves their sessions for the next holder. */
   removeShards(ids: readonly number[]): Promise<void>;
-  /** Stops new work, saves the sessions, finishes what is in flight, closes everything. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops new work, saves the sessions, finishes what is in flight, closes everything. Idempotent.
+   * With `handoffWaitMs`, each shard keeps answering until a successor process waits for its session
+   * (or that long), so that a rolling restart loses nothing while the new process boots.
+   */
+  stop(options?: { readonly handoffWaitMs?: number }): Promise<void>;
 }
 
 /** Reads `QSB_ROUTE`: `live` follows the routing plan in the store; unset or `off` does not. */
@@ -263,7 +267,12 @@ export async function startRuntime<const F extends string = never>(
       level: config.logLevel,
       deployment: config.sharding.deployment,
       version: config.version,
-      secrets: [config.token, config.metricsToken ?? '', config.unleash?.apiToken ?? ''],
+      secrets: [
+        config.token,
+        config.metricsToken ?? '',
+        config.unleash?.apiToken ?? '',
+        config.remoteWrite?.url ?? '',
+      ],
     });
   const random = o.random ?? Math.random;
   const now = o.now ?? (() => performance.now());
@@ -478,13 +487,17 @@ export async function startRuntime<const F extends string = never>(
     },
   });
 
-  const notReady = () => [...held].filter((id) => shardSet.state(id) !== 'ready').sort((a, b) => a - b);
+  // The shards this process is to hold: planned ones count before their claim starts, so that /readyz
+  // never answers 200 before the process has even begun connecting them.
+  const wanted = new Set<number>(shards.shardIds);
+  const notReady = () => [...wanted].filter((id) => shardSet.state(id) !== 'ready').sort((a, b) => a - b);
 
   async function addShards(ids: readonly number[]): Promise<void> {
     await Promise.all(
       ids.map(async (id) => {
         if (held.has(id)) return;
         held.add(id);
+        wanted.add(id);
         for (const counter of [metrics.shardReconnects, metrics.shardResumes, metrics.shardInvalidSessions]) {
           counter.inc(label(id), 0);
         }
@@ -516,6 +529,7 @@ export async function startRuntime<const F extends string = never>(
           logger.error({ shard: id, err: error }, 'could not save the session');
         }
         held.delete(id);
+        wanted.delete(id);
         leaving.delete(id);
         metrics.shardReady.set(label(id), 0);
         metrics.shardsOwned.set(held.size);
@@ -534,6 +548,14 @@ export async function startRuntime<const F extends string = never>(
     },
   });
   const port = await serve(server, config, logger);
+  const writer =
+    config.remoteWrite &&
+    startRemoteWriter({
+      registry,
+      url: config.remoteWrite.url,
+      intervalMs: config.remoteWrite.intervalMs,
+      onError: (error) => logger.warn({ err: error }, 'remote write failed; the next push tries again'),
+    });
   if (config.registerCommands) await registerCommands(rest, o.commands, logger);
 
   metrics.shardsOwned.set(0);
@@ -591,21 +613,41 @@ export async function startRuntime<const F extends string = never>(
     heldShards: () => [...held].sort((a, b) => a - b),
     addShards,
     removeShards,
-    stop() {
+    stop(stopOptions = {}) {
       stopping ??= (async () => {
+        const handoffWaitMs = stopOptions.handoffWaitMs ?? 0;
         logger.info(
-          { inFlight: handler.inFlight },
+          { inFlight: handler.inFlight, handoffWaitMs },
           'stopping: saving sessions, finishing in-flight interactions',
         );
         await following?.stop();
         abort.abort();
         await adding;
         // Close each shard resumably and save its session at the last handled event; from then on the
-        // next process answers, and this one only finishes what it already started.
+        // next process answers, and this one only finishes what it already started. With a handoff
+        // wait, a shard is given up when its successor asks for it: until then it keeps answering.
         const saved = [...held];
-        await removeShards(saved);
+        const waiting = new AbortController();
+        setMaxListeners(0, waiting.signal);
+        await Promise.all(
+          saved.map(async (id) => {
+            // A shard still waiting for its lease has nothing to hand over.
+            if (handoffWaitMs > 0 && sessions.holds(id)) {
+              const asked = await sessions.awaitSuccessor(id, handoffWaitMs, waiting.signal);
+              logger.info(
+                { shard: id, successor: asked },
+                asked ? 'handing the session over' : 'no successor came',
+              );
+            }
+            await removeShards([id]);
+          }),
+        );
         logger.info({ shards: saved }, 'sessions saved');
         await handler.drain();
+        // The last counts, after the last interaction, reach the receiver before the process ends.
+        await writer
+          ?.stop()
+          .catch((error: unknown) => logger.warn({ err: error }, 'last remote write failed'));
         sessions.close();
         flags.close();
         server.closeAllConnections();

@@ -36,11 +36,15 @@ export function sumSamples(
 }
 
 /** Reads one app's state from the platform and its /metrics (a process that does not answer counts as down). */
-export async function readDeployment(platform: DemoPlatform, app: AppName): Promise<DeploymentState> {
+export async function readDeployment(
+  platform: DemoPlatform,
+  app: AppName,
+  timeoutMs = 2_000,
+): Promise<DeploymentState> {
   const status = platform.status(app);
   let text = '';
   if (status?.url && status.pid !== undefined) {
-    const res = await fetch(`${status.url}/metrics`, { signal: AbortSignal.timeout(2_000) }).catch(
+    const res = await fetch(`${status.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) }).catch(
       () => undefined,
     );
     text = res?.ok ? await res.text() : '';

@@ -13,6 +13,10 @@ export interface WatchRequest {
   readonly intervalSeconds: number;
   /** The judge configuration file. */
   readonly config: string;
+  /** The live dashboard's port, the same for every watch so that its URL stays the same. */
+  readonly dashboardPort?: number;
+  /** Where to record the scrapes (`production.prom`, `canary.prom`), for a replay. */
+  readonly record?: string;
   /** Where its stderr goes, line by line (warnings, the dashboard's URL once it has one). */
   readonly onLine?: (line: string) => void;
   readonly signal: AbortSignal;
@@ -43,6 +47,10 @@ export const runQsbMonitor: Watcher = async (request) => {
     ...['--production', `${request.production}/metrics`, '--canary', `${request.canary}/metrics`],
     ...['--duration', `${request.durationSeconds}s`, '--interval', `${request.intervalSeconds}s`],
     ...['--min-duration', `${request.minDurationSeconds}s`, '--config', request.config, '--json'],
+    ...(request.dashboardPort === undefined
+      ? ['--no-dashboard']
+      : ['--dashboard-port', String(request.dashboardPort)]),
+    ...(request.record === undefined ? [] : ['--record', request.record]),
   ];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -82,3 +90,28 @@ export const runQsbMonitor: Watcher = async (request) => {
     request.signal.removeEventListener('abort', onAbort);
   }
 };
+
+/** A replay of recorded watches on the dashboard, running until stopped (`--keep`). */
+export interface Replay {
+  stop(): Promise<void>;
+}
+
+/**
+ * Shows a recorded watch on the dashboard (`qsb analyze --dashboard`) until stopped, so that the
+ * page stays up for exploring after the rollout ended.
+ */
+export function replayOnDashboard(recording: string, config: string, port: number): Replay {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'apps/qsb/src/main.ts'),
+      'analyze',
+      ...['--baseline', join(recording, 'production.prom'), '--canary', join(recording, 'canary.prom')],
+      ...['--config', config, '--dashboard', '--dashboard-port', String(port)],
+    ],
+    { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' }, detached: true, stdio: 'ignore' },
+  );
+  return { stop: () => killGroup(child, 3_000) };
+}

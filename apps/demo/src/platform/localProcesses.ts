@@ -38,6 +38,7 @@ interface Running {
   url: string | undefined;
   restarts: number;
   lastExit: AppStatus['lastExit'];
+  lastError: string | undefined;
   stopping: boolean;
   log: WriteStream;
   restartTimer: NodeJS.Timeout | undefined;
@@ -72,10 +73,18 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
         for (const line of lines) {
-          if (!line.includes('http server listening')) continue;
-          const port = (JSON.parse(line) as { port?: number }).port;
-          if (typeof port === 'number') {
-            running.url = `http://127.0.0.1:${port}`;
+          let entry: { port?: unknown; level?: unknown; msg?: unknown; err?: { message?: unknown } };
+          try {
+            entry = JSON.parse(line) as typeof entry;
+          } catch {
+            continue;
+          }
+          if (typeof entry.level === 'number' && entry.level >= 50) {
+            const detail = typeof entry.err?.message === 'string' ? `: ${entry.err.message}` : '';
+            running.lastError = `${String(entry.msg)}${detail}`;
+          }
+          if (typeof entry.port === 'number' && String(entry.msg).startsWith('http server listening')) {
+            running.url = `http://127.0.0.1:${entry.port}`;
             resolve(running.url);
           }
         }
@@ -120,6 +129,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
         env,
         restarts: 0,
         lastExit: undefined,
+        lastError: undefined,
         stopping: false,
         log,
         restartTimer: undefined,
@@ -158,6 +168,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
       url: r.url,
       restarts: r.restarts,
       lastExit: r.lastExit,
+      lastError: r.lastError,
       logFile: join(o.dir, `${r.app}.log`),
     };
   }

@@ -15,6 +15,8 @@ export interface AppStatus {
   readonly restarts: number;
   /** The last unexpected exit, for messages. */
   readonly lastExit: { readonly code: number | null; readonly signal: string | null } | undefined;
+  /** The last error or fatal log line's message (what a crash said). */
+  readonly lastError: string | undefined;
   /** Where its output goes. */
   readonly logFile: string;
 }

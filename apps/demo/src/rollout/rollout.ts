@@ -35,6 +35,8 @@ export interface RolloutOutcome {
   readonly transitions: readonly Transition[];
   /** The release each app ends on (the canary's is what it would run next; at 0% it owns no shard). */
   readonly releases: { readonly production: string; readonly canary: string };
+  /** The share of the last step the judge watched (its recording is the one to replay). */
+  readonly watchedPercent: number | undefined;
 }
 
 /** The steps of a rollout; `steps` are the canary's shares, watched one after the other. */
@@ -49,6 +51,10 @@ export interface RolloutPlan {
   /** How long the canary must stay up and ready after each step before it is watched. */
   readonly verifySeconds: number;
   readonly judgeConfig: string;
+  /** The dashboard's port for every watch (none: no dashboard). */
+  readonly dashboardPort?: number;
+  /** Each watch records its scrapes under `<recordDir>/<percent>`. */
+  readonly recordDir?: string;
 }
 
 /** What a rollout uses. */
@@ -90,7 +96,10 @@ async function verify(deps: RolloutDependencies, seconds: number): Promise<strin
 function crashed(canary: AppStatus): string {
   const exit = canary.lastExit;
   const how = exit ? (exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`) : 'no process';
-  return `the canary ${canary.release.version} crashed (${how}${canary.restarts > 0 ? `, restarted ${canary.restarts} time${canary.restarts === 1 ? '' : 's'}` : ''}); see ${canary.logFile}`;
+  const restarted =
+    canary.restarts > 0 ? `, restarted ${canary.restarts} time${canary.restarts === 1 ? '' : 's'}` : '';
+  const said = canary.lastError === undefined ? '' : `: "${canary.lastError}"`;
+  return `the canary ${canary.release.version} crashed (${how}${restarted})${said}`;
 }
 
 /**
@@ -101,6 +110,7 @@ function crashed(canary: AppStatus): string {
  */
 export async function runRollout(plan: RolloutPlan, deps: RolloutDependencies): Promise<RolloutOutcome> {
   const transitions: Transition[] = [];
+  let watchedPercent: number | undefined;
   const enter = (phase: RolloutPhase, percent: number, reason: string) => {
     const t = { phase, percent, at: deps.now(), reason };
     transitions.push(t);
@@ -116,7 +126,7 @@ export async function runRollout(plan: RolloutPlan, deps: RolloutDependencies): 
       await deps.router.route({ percent: 0, production: plan.next, canary: plan.next });
       enter('Succeeded', 0, `production runs ${plan.next.version} on every shard`);
       const releases = { production: plan.next.version, canary: plan.next.version };
-      return { verdict, exitCode: 0, reason, judged, transitions, releases };
+      return { verdict, exitCode: 0, reason, judged, transitions, releases, watchedPercent };
     }
     enter('RollingBack', 0, reason);
     await deps.router.route({ percent: 0, production: plan.current, canary: plan.current });
@@ -126,7 +136,8 @@ export async function runRollout(plan: RolloutPlan, deps: RolloutDependencies): 
       `production runs ${plan.current.version} on every shard; the canary is back on ${plan.current.version}`,
     );
     const releases = { production: plan.current.version, canary: plan.current.version };
-    return { verdict, exitCode: verdict === 'rollback' ? 1 : 2, reason, judged, transitions, releases };
+    const exitCode = verdict === 'rollback' ? 1 : 2;
+    return { verdict, exitCode, reason, judged, transitions, releases, watchedPercent };
   };
 
   enter('Deploying', 0, `production on ${plan.current.version}`);
@@ -151,11 +162,14 @@ export async function runRollout(plan: RolloutPlan, deps: RolloutDependencies): 
       minDurationSeconds: plan.minWatchSeconds,
       intervalSeconds: plan.intervalSeconds,
       config: plan.judgeConfig,
+      ...(plan.dashboardPort === undefined ? {} : { dashboardPort: plan.dashboardPort }),
+      ...(plan.recordDir === undefined ? {} : { record: `${plan.recordDir}/${percent}` }),
       signal: deps.signal,
       ...(deps.onMonitorLine ? { onLine: deps.onMonitorLine } : {}),
     });
     if (deps.signal.aborted) throw new Error('aborted');
     judged = result.verdict ?? judged;
+    watchedPercent = percent;
     if (result.exitCode === 1)
       return end('rollback', `at ${percent}%: ${result.verdict?.summary ?? 'rollback'}`, judged);
     if (result.exitCode === 2)

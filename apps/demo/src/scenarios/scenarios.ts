@@ -9,7 +9,7 @@ export const SCENARIOS = {
     expected: 'promote',
   },
   'error-regression': {
-    summary: 'the new version fails 15% of /ping with an error',
+    summary: 'the new version fails 25% of /ping with an error',
     expected: 'rollback',
   },
   'latency-regression': {

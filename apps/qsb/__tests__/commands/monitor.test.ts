@@ -52,7 +52,11 @@ describe('qsb monitor', () => {
       ...['--production', production, '--canary', canary, '--config', config],
       ...['--duration', '8s', '--interval', '0.5s', '--min-duration', '2s', '--record', dir, '--json'],
     ]);
-    expect(err).toBe('');
+    // Without a terminal: a progress line at the start, once a minute, and at the end.
+    const progress = err.split('\n');
+    expect(progress.length).toBeLessThanOrEqual(2);
+    for (const line of progress) expect(line).toMatch(/^\[\d+s\/8s\] (leaning \w+|promote)( on |$)/);
+    expect(progress.at(-1)).toMatch(/^\[\d+s\/8s\] promote/);
     expect(code).toBe(0);
     const verdict = JSON.parse(out);
     expect(verdict.verdict).toBe('promote');
@@ -106,7 +110,10 @@ describe('qsb monitor', () => {
       ...['--webhook', `${webhook}/api/webhooks/1/token`, '--record', dir],
     ]);
     expect(code).toBe(1);
-    expect(err).toBe('qsb: verdict: rollback');
+    expect(err.split('\n').at(-1)).toBe('qsb: verdict: rollback');
+    expect(err).toMatch(
+      /^\[\d+s\/6s\] rollback on errors: [0-9.]+x \([0-9.]+x to [0-9.]+x\), tolerated 1\.50x$/m,
+    );
     expect(out).toContain('verdict: ROLLBACK');
     expect(out).toMatch(/errors\s+fail/);
     expect(posts).toHaveLength(1);
@@ -117,7 +124,8 @@ describe('qsb monitor', () => {
 
     const replay = await qsb([
       'analyze',
-      ...['--baseline', join(dir, 'production.prom'), '--canary', join(dir, 'canary.prom'), '--json'],
+      ...['--baseline', join(dir, 'production.prom'), '--canary', join(dir, 'canary.prom')],
+      ...['--duration', '6s', '--json'],
     ]);
     expect(replay.code).toBe(1);
     const verdict = JSON.parse(replay.out);
@@ -145,7 +153,11 @@ describe('qsb monitor', () => {
     );
     expect(code).toBe(2);
     // In a terminal: progress on stderr, then the exit line.
-    expect(err).toMatch(/^\[0s\] 1 scrapes per side, leaning continue waiting for errors, /);
+    expect(err).toMatch(
+      /^\[[12]s\/2s\] leaning continue on errors: no data: qsb_interactions_total missing on canary$/m,
+    );
+    // One line per scrape in a terminal.
+    expect(err.split('\n').filter((l) => l.startsWith('[')).length).toBeGreaterThanOrEqual(3);
     expect(err.split('\n').at(-1)).toBe('qsb: verdict: still undecided at the deadline');
     const verdict = JSON.parse(out);
     expect(verdict.verdict).toBe('continue');

@@ -78,6 +78,50 @@ describe('qsb monitor: the dashboard port', () => {
     await expect(fetch(metricsUrl)).rejects.toThrow();
   }, 30_000);
 
+  it('with --dashboard-linger, keeps the final state scrapeable after the verdict', async () => {
+    const abort = new AbortController();
+    let found: (url: string) => void = () => {};
+    const url = new Promise<string>((resolve) => {
+      found = resolve;
+    });
+    let finished = false;
+    const run = runCli(
+      [
+        'monitor',
+        ...(await pair()),
+        ...['--duration', '2s', '--interval', '0.25s', '--min-duration', '2s', '--dashboard-linger', '60s'],
+      ],
+      {
+        env: {},
+        out: () => {},
+        err: (l) => {
+          const m = /\(rollout metrics at (\S+)\)$/.exec(l);
+          if (m?.[1]) found(m[1]);
+        },
+        isTTY: false,
+        signal: abort.signal,
+      },
+    ).finally(() => {
+      finished = true;
+    });
+    const metricsUrl = await url;
+    let text = '';
+    const decided = /qsb_rollout_phase\{phase="(promoted|undecided|rolled_back)"\} 1/;
+    for (let i = 0; i < 300 && !decided.test(text); i++) {
+      text = await (await fetch(metricsUrl)).text();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Decided (undecided at its deadline), and still served: Prometheus can scrape the last state.
+    expect(text).toContain('qsb_rollout_phase{phase="progressing"} 0');
+    expect(text).toMatch(/qsb_rollout_phase\{phase="(promoted|undecided)"\} 1/);
+    expect(finished).toBe(false);
+    // Ctrl-C ends the linger at once; the verdict's exit code stands (at the deadline a metric with
+    // no detected regression passes, so this canary is promoted unless a metric was still missing).
+    abort.abort();
+    expect(await run).toBe(/phase="promoted"\} 1/.test(text) ? 0 : 2);
+    await expect(fetch(metricsUrl)).rejects.toThrow();
+  }, 40_000);
+
   it('refuses a port out of range, and one that is taken, naming the flag', async () => {
     const bad = await qsb(['monitor', ...(await pair()), '--dashboard-port', '70000']);
     expect(bad.code).toBe(3);

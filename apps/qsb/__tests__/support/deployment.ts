@@ -25,7 +25,9 @@ export async function serveDeployment(
 ): Promise<ServedDeployment> {
   const registry = new Registry();
   const metrics = createBotMetrics({ registry, deployment, version: 'test' });
-  metrics.shardsOwned.set(deployment === 'canary' ? 4 : 12);
+  const shards = deployment === 'canary' ? 4 : 12;
+  metrics.shardsOwned.set(shards);
+  for (let id = 0; id < shards; id++) metrics.shardReady.set({ shard: String(id) }, 1);
   let owed = 0;
   let i = 0;
   const timer = setInterval(() => {

@@ -7,6 +7,7 @@ import {
   createJudge,
   createPrometheusSource,
   defaultConfig,
+  formatProgress,
   formatScrape,
   formatVerdict,
   type JudgeConfig,
@@ -19,6 +20,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
 import { type DashboardFlags, dashboardOptions, withDashboard } from '../dashboard/dashboard.ts';
+import { pipelineFromContext, platformStep } from '../pipeline/context.ts';
+import { verdictRecorder } from '../pipeline/verdicts.ts';
 
 /** Exit codes of `qsb monitor` and `qsb analyze`: the verdict, or 3 for an error. */
 export const VerdictExitCodes = { promote: 0, rollback: 1, continue: 2 } as const;
@@ -43,6 +46,25 @@ export function urlArg(value: string): string {
     throw new InvalidArgumentError('must be an http:// or https:// URL.');
   }
   return value;
+}
+
+/** The flags that shape the judge's configuration, shared by `qsb monitor` and `qsb analyze`. */
+export interface JudgeFlags {
+  config?: string;
+  minDuration?: number;
+  /** The window (`--duration`); overrides the configuration's `durationSeconds`. */
+  duration?: number;
+  openEnded?: boolean;
+}
+
+/**
+ * Reads `--config PATH` (YAML or JSON), or the defaults, then applies `--min-duration`, `--duration`
+ * and `--open-ended`; a bad file is a CliError naming the key.
+ */
+export async function judgeConfigFromFlags(flags: JudgeFlags): Promise<JudgeConfig> {
+  const config = await loadJudgeConfig(flags.config, flags.minDuration);
+  if (flags.openEnded === true) return { ...config, durationSeconds: null };
+  return flags.duration === undefined ? config : { ...config, durationSeconds: flags.duration };
 }
 
 /** Reads `--config PATH` (YAML or JSON), or the defaults; a bad file is a CliError naming the key. */
@@ -82,17 +104,34 @@ export function reportVerdict(ctx: CliContext, verdict: Verdict, json: boolean, 
   );
 }
 
-interface MonitorFlags extends DashboardFlags {
+interface MonitorFlags extends JudgeFlags, DashboardFlags {
   production?: string;
   canary?: string;
-  duration: number;
   interval: number;
-  minDuration?: number;
   json?: boolean;
   prometheus?: string;
   record?: string;
-  config?: string;
   webhook?: string;
+  recordVerdict?: boolean;
+}
+
+/** What `qsb monitor` knows after each scrape: for progress displays and dashboards. */
+export interface MonitorTick {
+  /** The verdict at this tick, with every metric's reason. */
+  readonly verdict: Verdict;
+  /** Scrapes per side so far, and how many failed. */
+  readonly scrapes: Readonly<Record<'production' | 'canary', number>>;
+  readonly failedScrapes: number;
+  /** How long monitoring goes on at most, in seconds. */
+  readonly durationSeconds: number;
+  /** Whether this tick ends the monitoring. */
+  readonly last: boolean;
+}
+
+/** Options of {@link monitorCommand}. */
+export interface MonitorOptions {
+  /** Called after every scrape with the state of the judgement (a dashboard subscribes here). */
+  readonly onTick?: (tick: MonitorTick) => void;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -123,23 +162,23 @@ async function notify(url: string, verdict: Verdict, ctx: CliContext): Promise<v
   }
 }
 
-function progress(ctx: CliContext, verdict: Verdict, scrapes: number, failures: number): void {
-  const awaited =
-    verdict.verdict === 'continue' ? ` waiting for ${verdict.waitingFor.join(', ') || 'time'}` : '';
-  ctx.err(
-    `[${Math.round(verdict.elapsedSeconds)}s] ${scrapes} scrapes per side${failures > 0 ? ` (${failures} failed)` : ''}, leaning ${verdict.leaning}${awaited}`,
-  );
-}
+/** Without a terminal, progress is printed this often (CI logs stay short). */
+const QuietProgressSeconds = 60;
 
 /** `qsb monitor`: scrape both deployments every interval and judge until a verdict or the deadline. */
-export function monitorCommand(ctx: CliContext): Command {
+export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): Command {
   const command = new Command('monitor')
     .description(
       'Compare the canary with production until the judge decides: exit 0 promote, 1 rollback, 2 undecided at the deadline, 3 error.',
     )
     .option('--production <url>', "production's /metrics URL", urlArg)
     .option('--canary <url>', "the canary's /metrics URL", urlArg)
-    .option('--duration <d>', 'how long to watch at most (e.g. 5m)', durationArg, 300)
+    .option(
+      '--duration <d>',
+      'the window to decide within (default: the configuration, 5m); the false-rollback budget is spent over it',
+      durationArg,
+    )
+    .option('--open-ended', 'anytime-valid tests instead of a window (watches for --duration, default 5m)')
     .option('--interval <d>', 'time between scrapes (e.g. 10s)', durationArg, 10)
     .option(
       '--min-duration <d>',
@@ -154,19 +193,24 @@ export function monitorCommand(ctx: CliContext): Command {
     .option('--record <dir>', 'save every scrape to DIR/production.prom and DIR/canary.prom')
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--webhook <url>', 'POST {"content": ...} here on rollback (a Discord webhook works)', urlArg)
+    .option(
+      '--record-verdict',
+      "record the verdict on the canary app's current build, for qsb promote and qsb status (QSB_VERDICTS)",
+    )
     .option('--json', 'print the verdict as one JSON object')
     .option('--no-dashboard', 'serve no dashboard and no rollout metrics');
   for (const option of dashboardOptions()) command.addOption(option);
   return command.action(
     withDashboard(ctx, async (flags: MonitorFlags, startDashboard) => {
       if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
-      if (flags.duration < flags.interval) {
-        throw new CliError(`--duration ${flags.duration}s must be at least --interval ${flags.interval}s`);
+      const config = await judgeConfigFromFlags(flags);
+      const duration = flags.duration ?? config.durationSeconds ?? 300;
+      if (duration < flags.interval) {
+        throw new CliError(`--duration ${duration}s must be at least --interval ${flags.interval}s`);
       }
-      const config = await loadJudgeConfig(flags.config, flags.minDuration);
-      if (config.minDurationSeconds > flags.duration) {
+      if (config.minDurationSeconds > duration) {
         throw new CliError(
-          `the minimum duration (${config.minDurationSeconds}s) is longer than --duration ${flags.duration}s: the canary could never be promoted; lower --min-duration or raise --duration`,
+          `the minimum duration (${config.minDurationSeconds}s) is longer than --duration ${duration}s: the canary could never be promoted; lower --min-duration or raise --duration`,
         );
       }
       let source: MetricSource;
@@ -188,17 +232,23 @@ export function monitorCommand(ctx: CliContext): Command {
           throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
         }
       }
+      const recordVerdict =
+        flags.recordVerdict === true
+          ? await platformStep(async () => verdictRecorder(pipelineFromContext(ctx)))
+          : undefined;
       const dashboard = await startDashboard(
         flags.prometheus ?? `${flags.production ?? ''} against ${flags.canary ?? ''}`,
       );
       const judge = createJudge(config);
       const start = Date.now();
-      const deadline = start + flags.duration * 1000;
+      const deadline = start + duration * 1000;
       let failures = 0;
       let tick = 0;
+      let printedAt = -Infinity;
       for (;;) {
         const tickAt = start + tick * flags.interval * 1000;
         tick++;
+        const scrapedAt = Date.now();
         const results = await Promise.allSettled([
           source.scrape('production', ctx.signal),
           source.scrape('canary', ctx.signal),
@@ -213,27 +263,42 @@ export function monitorCommand(ctx: CliContext): Command {
             throw new CliError(error instanceof Error ? error.message : String(error));
           }
           failures++;
+          // A failed scrape is evidence: a canary that stops answering is never promoted.
+          if (c?.status === 'rejected') judge.observeFailure('canary', scrapedAt);
+          if (p?.status === 'rejected') judge.observeFailure('production', scrapedAt);
           ctx.err(`qsb: warning: ${error instanceof Error ? error.message : String(error)}; trying again`);
         }
         const now = Date.now();
         const verdict = judge.verdict(now);
-        if (ctx.isTTY) progress(ctx, verdict, judge.scrapes.canary, failures);
         const timeUp = now + 1 >= deadline || ctx.signal.aborted;
+        // One scrape makes no interval: decide from the second on, as qsb analyze does.
+        const last = (verdict.verdict !== 'continue' && tick > 1) || timeUp;
         dashboard?.tick({
           config,
           ...(p?.status === 'fulfilled' && c?.status === 'fulfilled'
             ? { production: p.value, canary: c.value }
             : {}),
           ...{ verdict, nowMs: now, deadlineMs: deadline, intervalSeconds: flags.interval },
-          ...{
-            scrapes: judge.scrapes.canary,
-            failedScrapes: failures,
-            final: verdict.verdict !== 'continue' || timeUp,
-          },
+          ...{ scrapes: judge.scrapes.canary, failedScrapes: failures, final: last },
         });
-        if (verdict.verdict !== 'continue' || timeUp) {
+        options.onTick?.({
+          verdict,
+          scrapes: { ...judge.scrapes },
+          failedScrapes: failures,
+          durationSeconds: duration,
+          last,
+        });
+        if (ctx.isTTY || verdict.elapsedSeconds - printedAt >= QuietProgressSeconds || last) {
+          printedAt = verdict.elapsedSeconds;
+          ctx.err(formatProgress(verdict, duration));
+        }
+        if (last) {
           if (verdict.verdict === 'rollback' && flags.webhook !== undefined)
             await notify(flags.webhook, verdict, ctx);
+          if (recordVerdict !== undefined) {
+            const recorded = await recordVerdict({ verdict: verdict.verdict, summary: verdict.summary });
+            ctx.err(`recorded ${recorded.verdict} on ${recorded.app} v${recorded.release}`);
+          }
           reportVerdict(ctx, verdict, flags.json === true, {
             scrapes: judge.scrapes,
             failedScrapes: failures,

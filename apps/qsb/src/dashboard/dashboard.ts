@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
 import { integerIn } from '../cli/options.ts';
+import { durationArg } from '../commands/monitor.ts';
 import { createRolloutMetrics } from './metrics.ts';
 import { DashboardListenError, startDashboardServer } from './server.ts';
 import {
@@ -21,6 +22,8 @@ export interface DashboardFlags {
   readonly dashboard: boolean;
   readonly dashboardPort: number;
   readonly dashboardHost: string;
+  /** Seconds to keep serving after the verdict (so that Prometheus scrapes the final state). */
+  readonly dashboardLinger: number;
 }
 
 /** The commander options of {@link DashboardFlags} (`--dashboard`/`--no-dashboard` is per command). */
@@ -33,6 +36,12 @@ export function dashboardOptions(): Option[] {
       .argParser(integerIn(0, 65535))
       .default(0),
     new Option('--dashboard-host <host>', 'address the dashboard listens on').default('127.0.0.1'),
+    new Option(
+      '--dashboard-linger <d>',
+      'keep serving the page and the rollout metrics this long after the verdict (e.g. 30s, for Prometheus)',
+    )
+      .argParser(durationArg)
+      .default(0),
   ];
 }
 
@@ -160,6 +169,7 @@ export function withDashboard<F extends DashboardFlags>(
     try {
       await action(flags, start);
     } finally {
+      if (dashboard && flags.dashboardLinger > 0) await linger(flags.dashboardLinger * 1000, ctx.signal);
       await dashboard?.close();
     }
   };
@@ -204,4 +214,18 @@ export async function replayOnDashboard(
   dashboard.finish();
   if (!signal.aborted)
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+}
+
+/** Waits `ms`, or less if `signal` aborts (Ctrl-C ends the linger at once). */
+function linger(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

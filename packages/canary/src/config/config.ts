@@ -63,6 +63,11 @@ const gaugeSchema = z.strictObject({
    * a leak shows; only the absolute tolerance applies, in `unit` per hour.
    */
   trend: z.boolean().default(false),
+  /**
+   * Readings of the first this many seconds of monitoring are left out of a trend: a process that
+   * just started grows while it warms up (modules, caches, buffers), which is not a leak.
+   */
+  warmupSeconds: z.number().min(0).default(0),
 });
 
 const metricSchema = z.discriminatedUnion('kind', [rateSchema, histogramSchema, gaugeSchema]);
@@ -204,9 +209,12 @@ export const DefaultJudgeConfigInput = {
       kind: 'gauge',
       gauge: { name: ProcessMetricNames.residentMemory },
       trend: true,
+      warmupSeconds: 60,
       // Over 5 minutes, resident memory's own swings (GC, buffers) blur a slope of about 50 MB/h;
       // 150 MB/h (2.5 MB/min) is what the window tells apart. Longer windows can tolerate less.
       tolerance: { relative: 1, absolute: 150e6 },
+      // A window shorter than the warm-up has no trend to judge; the level still is.
+      noData: 'ignore',
       weight: 1,
       unit: 'bytes/h',
     },

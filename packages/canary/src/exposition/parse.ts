@@ -105,60 +105,66 @@ interface Parsed {
   readonly types: Map<string, MetricType>;
 }
 
+type LineSample = Sample & { readonly line: number };
+
+/** Reads one line into `declared` (a `# TYPE`) or as a sample; blank lines and comments give nothing. */
+function parseLine(
+  raw: string,
+  lineNo: number,
+  source: string,
+  declared: Map<string, MetricType>,
+  allowRepeatedTypes: boolean,
+): LineSample | undefined {
+  const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  const bad: (what: string) => never = (what) => fail(source, lineNo, line, what);
+  if (line.trim() === '') return undefined;
+  if (line.startsWith('#')) {
+    const m = /^#\s*(HELP|TYPE)\s+(\S+)(?:\s+(.*))?$/.exec(line);
+    if (!m) return undefined; // any other comment
+    const [, keyword, name = '', rest = ''] = m;
+    if (!metricName.test(name) || metricName.exec(name)?.[0] !== name) bad(`invalid metric name ${name}`);
+    if (keyword === 'TYPE') {
+      const type = rest.trim() as MetricType;
+      if (!types.has(type)) bad(`unknown metric type ${JSON.stringify(rest.trim())}`);
+      const before = declared.get(name);
+      if (before !== undefined && (!allowRepeatedTypes || before !== type)) {
+        bad(before === type ? `TYPE of ${name} repeated` : `TYPE of ${name} changed from ${before}`);
+      }
+      declared.set(name, type);
+    }
+    return undefined;
+  }
+  const name = metricName.exec(line)?.[0];
+  if (!name) bad('a metric name expected');
+  let i = name.length;
+  let labels: Record<string, string> = {};
+  if (line[i] === '{') {
+    const parsed = parseLabels(line, i, bad);
+    labels = parsed.labels;
+    i = parsed.end;
+  }
+  const rest = line.slice(i);
+  if (!/^[ \t]/.test(rest)) bad('a space and a value expected after the series');
+  const tokens = rest.trim().split(/[ \t]+/);
+  if (tokens.length > 2) bad('unexpected text after the value and timestamp');
+  const [valueToken = '', timestampToken] = tokens;
+  const value = parseValue(valueToken);
+  if (value === undefined) bad(`invalid value ${JSON.stringify(valueToken)}`);
+  let timestampMs: number | undefined;
+  if (timestampToken !== undefined) {
+    if (!integer.test(timestampToken)) bad(`invalid timestamp ${JSON.stringify(timestampToken)}`);
+    timestampMs = Number(timestampToken);
+  }
+  return { name, labels, value, line: lineNo, ...(timestampMs === undefined ? {} : { timestampMs }) };
+}
+
 function parseLines(text: string, source: string, allowRepeatedTypes: boolean): Parsed {
-  const samples: (Sample & { line: number })[] = [];
+  const samples: LineSample[] = [];
   const declared = new Map<string, MetricType>();
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
-    const raw = lines[n] ?? '';
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const lineNo = n + 1;
-    const bad: (what: string) => never = (what) => fail(source, lineNo, line, what);
-    if (line.trim() === '') continue;
-    if (line.startsWith('#')) {
-      const m = /^#\s*(HELP|TYPE)\s+(\S+)(?:\s+(.*))?$/.exec(line);
-      if (!m) continue; // any other comment
-      const [, keyword, name = '', rest = ''] = m;
-      if (!metricName.test(name) || metricName.exec(name)?.[0] !== name) bad(`invalid metric name ${name}`);
-      if (keyword === 'TYPE') {
-        const type = rest.trim() as MetricType;
-        if (!types.has(type)) bad(`unknown metric type ${JSON.stringify(rest.trim())}`);
-        const before = declared.get(name);
-        if (before !== undefined && (!allowRepeatedTypes || before !== type)) {
-          bad(before === type ? `TYPE of ${name} repeated` : `TYPE of ${name} changed from ${before}`);
-        }
-        declared.set(name, type);
-      }
-      continue;
-    }
-    const name = metricName.exec(line)?.[0];
-    if (!name) bad('a metric name expected');
-    let i = name.length;
-    let labels: Record<string, string> = {};
-    if (line[i] === '{') {
-      const parsed = parseLabels(line, i, bad);
-      labels = parsed.labels;
-      i = parsed.end;
-    }
-    const rest = line.slice(i);
-    if (!/^[ \t]/.test(rest)) bad('a space and a value expected after the series');
-    const tokens = rest.trim().split(/[ \t]+/);
-    if (tokens.length > 2) bad('unexpected text after the value and timestamp');
-    const [valueToken = '', timestampToken] = tokens;
-    const value = parseValue(valueToken);
-    if (value === undefined) bad(`invalid value ${JSON.stringify(valueToken)}`);
-    let timestampMs: number | undefined;
-    if (timestampToken !== undefined) {
-      if (!integer.test(timestampToken)) bad(`invalid timestamp ${JSON.stringify(timestampToken)}`);
-      timestampMs = Number(timestampToken);
-    }
-    samples.push({
-      name,
-      labels,
-      value,
-      line: lineNo,
-      ...(timestampMs === undefined ? {} : { timestampMs }),
-    });
+    const sample = parseLine(lines[n] ?? '', n + 1, source, declared, allowRepeatedTypes);
+    if (sample) samples.push(sample);
   }
   return { samples, types: declared };
 }
@@ -181,38 +187,92 @@ export function parseExposition(text: string, timeMs: number, source = 'metrics'
  * timestamp, time going backwards, an empty file, or any malformed line.
  */
 export function parseRecording(text: string, source = 'recording'): Scrape[] {
-  let parsed: Parsed;
-  try {
-    parsed = parseLines(text, source, true);
-  } catch (error) {
-    if (error instanceof CanaryError) {
+  const scrapes: Scrape[] = [];
+  const group = recordingGrouper(source, (scrape) => scrapes.push(scrape));
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) group.line(lines[n] ?? '', n + 1);
+  group.end();
+  return scrapes;
+}
+
+/**
+ * Reads a recording line by line, as {@link parseRecording} does, yielding each scrape as soon as
+ * the next one starts: memory stays bounded by one scrape, whatever the file's size.
+ *
+ * @example
+ * const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+ * for await (const scrape of readRecording(lines, path)) judge.observe(...);
+ */
+export async function* readRecording(
+  lines: AsyncIterable<string>,
+  source = 'recording',
+): AsyncGenerator<Scrape> {
+  const ready: Scrape[] = [];
+  const group = recordingGrouper(source, (scrape) => ready.push(scrape));
+  let n = 0;
+  for await (const line of lines) {
+    group.line(line, ++n);
+    while (ready.length > 0) yield ready.shift() as Scrape;
+  }
+  group.end();
+  while (ready.length > 0) yield ready.shift() as Scrape;
+}
+
+/** Groups a recording's samples into scrapes by timestamp, handing each on when the next begins. */
+function recordingGrouper(source: string, emit: (scrape: Scrape) => void) {
+  const declared = new Map<string, MetricType>();
+  let current: { timeMs: number; samples: Sample[] } | undefined;
+  let count = 0;
+  const flush = () => {
+    if (current) emit({ ...current, types: declared });
+    current = undefined;
+  };
+  const recordingError = (error: unknown): never => {
+    if (error instanceof CanaryError && error.code === CanaryErrorCodes.MalformedExposition) {
       throw new CanaryError(CanaryErrorCodes.MalformedRecording, error.message, { cause: error });
     }
     throw error;
-  }
-  const scrapes: { timeMs: number; samples: Sample[] }[] = [];
-  for (const { line, ...sample } of parsed.samples) {
-    const t = sample.timestampMs;
-    if (t === undefined) {
-      throw new CanaryError(
-        CanaryErrorCodes.MalformedRecording,
-        `${source} line ${line}: a recorded sample needs a timestamp (milliseconds) after its value`,
-      );
-    }
-    const last = scrapes.at(-1);
-    if (last && t < last.timeMs) {
-      throw new CanaryError(
-        CanaryErrorCodes.MalformedRecording,
-        `${source} line ${line}: timestamp ${t} goes back in time (the previous scrape is at ${last.timeMs})`,
-      );
-    }
-    if (last && t === last.timeMs) last.samples.push(sample);
-    else scrapes.push({ timeMs: t, samples: [sample] });
-  }
-  if (scrapes.length === 0) {
-    throw new CanaryError(CanaryErrorCodes.MalformedRecording, `${source}: the recording holds no samples`);
-  }
-  return scrapes.map((s) => ({ ...s, types: parsed.types }));
+  };
+  return {
+    line(raw: string, lineNo: number) {
+      let parsed: LineSample | undefined;
+      try {
+        parsed = parseLine(raw, lineNo, source, declared, true);
+      } catch (error) {
+        recordingError(error);
+      }
+      if (!parsed) return;
+      const { line, ...sample } = parsed;
+      const t = sample.timestampMs;
+      if (t === undefined) {
+        throw new CanaryError(
+          CanaryErrorCodes.MalformedRecording,
+          `${source} line ${line}: a recorded sample needs a timestamp (milliseconds) after its value`,
+        );
+      }
+      if (current && t < current.timeMs) {
+        throw new CanaryError(
+          CanaryErrorCodes.MalformedRecording,
+          `${source} line ${line}: timestamp ${t} goes back in time (the previous scrape is at ${current.timeMs})`,
+        );
+      }
+      count++;
+      if (current && t === current.timeMs) current.samples.push(sample);
+      else {
+        flush();
+        current = { timeMs: t, samples: [sample] };
+      }
+    },
+    end() {
+      flush();
+      if (count === 0) {
+        throw new CanaryError(
+          CanaryErrorCodes.MalformedRecording,
+          `${source}: the recording holds no samples`,
+        );
+      }
+    },
+  };
 }
 
 function escapeLabel(value: string): string {

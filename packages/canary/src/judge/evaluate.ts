@@ -128,7 +128,10 @@ function compare(config: MetricConfig, data: MetricData): Comparison | undefined
   const tuning = { prior: DefaultDispersionPrior };
   if (data.kind === 'rate') return compareRates(data.intervals, tuning);
   if (data.kind === 'histogram') return compareMeans(data.intervals, tuning);
-  return config.kind === 'gauge' && config.trend ? compareTrends(data.points) : compareLevels(data.points);
+  if (config.kind === 'gauge' && config.trend) {
+    return compareTrends(data.points.filter((p) => p.t >= config.warmupSeconds));
+  }
+  return compareLevels(data.points);
 }
 
 function exposure(data: MetricData): { amount: number; unit: string } {
@@ -583,7 +586,14 @@ export interface ScrapeHealth {
   readonly failedInARow: number;
   /** Whether production's latest scrape failed (nothing to compare with). */
   readonly productionDown: boolean;
+  /** Canary scrapes attempted, answered or not. */
+  readonly attempts: number;
+  /** Canary scrapes answered since the latest failure (Infinity when none failed). */
+  readonly answeredSinceFailure: number;
 }
+
+/** More than this share of failed canary scrapes blocks promotion, however the latest went. */
+const MaxFailedShare = 0.1;
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -654,7 +664,13 @@ export function evaluate(
   elapsedSeconds: number,
   options: EvaluateOptions = {},
 ): Verdict {
-  const health = options.health ?? { failed: 0, failedInARow: 0, productionDown: false };
+  const health = options.health ?? {
+    failed: 0,
+    failedInARow: 0,
+    productionDown: false,
+    attempts: 0,
+    answeredSinceFailure: Infinity,
+  };
   const cache = options.cache ?? createBoundaryCache();
   const duration = config.durationSeconds;
   const looks = options.looks ?? [elapsedSeconds];
@@ -726,12 +742,18 @@ export function evaluate(
         r.decision !== 'pass' &&
         leansBadReport(r, config.metrics[i]?.direction === 'decrease' ? -1 : 1)),
   );
+  // A failed scrape is evidence: the canary must answer several scrapes in a row again, and most of
+  // them overall, before it can be promoted.
   const scrapeProblem =
     health.failedInARow > 0
       ? `the canary's latest ${health.failedInARow} scrape(s) failed`
-      : health.productionDown
-        ? "production's latest scrape failed"
-        : undefined;
+      : health.answeredSinceFailure < config.unreachableScrapes
+        ? `the canary answered only ${health.answeredSinceFailure} scrape(s) since one failed`
+        : health.failed > MaxFailedShare * health.attempts
+          ? `${health.failed} of the canary's ${health.attempts} scrapes failed (more than ${MaxFailedShare * 100}%)`
+          : health.productionDown
+            ? "production's latest scrape failed"
+            : undefined;
   const early = elapsedSeconds < config.minDurationSeconds;
   if (waiting.length === 0 && !early && scrapeProblem === undefined) {
     const passed = reasons.filter((r) => r.decision === 'pass').map((r) => r.metric);

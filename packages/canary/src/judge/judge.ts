@@ -41,7 +41,13 @@ export function createJudge(config: JudgeConfig = defaultConfig()): Judge {
   let startMs: number | undefined;
   const looks: number[] = [];
   const scrapes = { production: 0, canary: 0 };
-  const health = { failed: 0, failedInARow: 0, productionDown: false };
+  const health = {
+    failed: 0,
+    failedInARow: 0,
+    productionDown: false,
+    attempts: 0,
+    answeredSinceFailure: Infinity,
+  };
   const look = (timeMs: number) => {
     startMs ??= timeMs;
     const t = Math.max(0, (timeMs - startMs) / 1000);
@@ -56,6 +62,8 @@ export function createJudge(config: JudgeConfig = defaultConfig()): Judge {
       scrapes.canary++;
       health.failedInARow = 0;
       health.productionDown = false;
+      health.attempts++;
+      health.answeredSinceFailure++;
       const cur = { production, canary };
       look(Math.min(production.timeMs, canary.timeMs));
       if (prev) {
@@ -75,6 +83,8 @@ export function createJudge(config: JudgeConfig = defaultConfig()): Judge {
       }
       health.failed++;
       health.failedInARow++;
+      health.attempts++;
+      health.answeredSinceFailure = 0;
     },
     verdict(nowMs) {
       const start = startMs ?? nowMs;

@@ -57,6 +57,14 @@ describe('parseRuntimeEnv', () => {
     [{ REGISTER_COMMANDS: 'sometimes' }, 'REGISTER_COMMANDS="sometimes"'],
     [{ UNLEASH_URL: 'http://127.0.0.1:4242/api' }, 'UNLEASH_URL is set but UNLEASH_API_TOKEN is not'],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters'],
+    [
+      { METRICS_REMOTE_WRITE_URL: 'ftp://user:hunter2@x/' },
+      'METRICS_REMOTE_WRITE_URL must be an absolute http(s) URL (value not shown)',
+    ],
+    [
+      { METRICS_REMOTE_WRITE_URL: 'http://x/api/v1/write', METRICS_REMOTE_WRITE_INTERVAL_MS: '10' },
+      'METRICS_REMOTE_WRITE_INTERVAL_MS="10"',
+    ],
     [{ QSB_VERSION: 'v 1' }, 'QSB_VERSION="v 1"'],
     [{ QSB_STORE: 'postgres://x' }, 'QSB_STORE="postgres://x" is not a store; allowed: memory:, file:PATH'],
     [{ QSB_STORE: 'file:' }, 'QSB_STORE="file:" names no file'],

@@ -28,6 +28,12 @@ export interface RuntimeConfig {
   readonly port: number;
   /** Bearer token required on /metrics, when set. */
   readonly metricsToken: string | undefined;
+  /**
+   * `METRICS_REMOTE_WRITE_URL`: where this dyno pushes its own series every
+   * `METRICS_REMOTE_WRITE_INTERVAL_MS` (Prometheus remote write), so that several dynos behind Heroku's
+   * router are all seen. A secret: the URL may carry credentials.
+   */
+  readonly remoteWrite: { readonly url: string; readonly intervalMs: number } | undefined;
   readonly logLevel: Level;
   readonly version: string;
   /** Heroku's dyno name (`web.2`), for the `dyno` metric label; empty when unset. */
@@ -36,6 +42,11 @@ export interface RuntimeConfig {
   readonly registerCommands: boolean;
   /** Seconds a SIGTERM leaves in-flight work before the process exits anyway (Heroku kills at 30). */
   readonly shutdownGraceMs: number;
+  /**
+   * `QSB_HANDOFF_WAIT_MS`: after SIGTERM, how long each shard keeps answering while no successor
+   * process has asked for its session (Heroku starts the new dyno as it stops the old one).
+   */
+  readonly handoffWaitMs: number;
   /** The feature-flag file, and an Unleash server if one is configured. */
   readonly flagsFile: string;
   readonly unleash: UnleashServerOptions | undefined;
@@ -59,6 +70,7 @@ export const RuntimeConfigDefaults = {
   port: 3000,
   version: 'dev',
   shutdownGraceMs: 25_000,
+  handoffWaitMs: 10_000,
   flagsFile: 'flags/features.json',
 } as const;
 
@@ -125,6 +137,25 @@ function readUrl(env: Env, name: string): string | undefined {
  * speaks (`.../api/v10`) is accepted as its root; any other version is refused, since the bot would
  * get nothing but bare 404s.
  */
+function readRemoteWrite(env: Env): RuntimeConfig['remoteWrite'] {
+  const value = env.METRICS_REMOTE_WRITE_URL;
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // The value is not repeated: it may hold credentials.
+    throw configError('METRICS_REMOTE_WRITE_URL must be an absolute http(s) URL (value not shown)');
+  }
+  return {
+    url: value,
+    intervalMs: readInt(env, 'METRICS_REMOTE_WRITE_INTERVAL_MS', 1000, 300_000) ?? 15_000,
+  };
+}
+
 function readApiUrl(env: Env): string | undefined {
   const url = readUrl(env, 'DISCORD_API_URL');
   if (url === undefined) return undefined;
@@ -190,6 +221,18 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
   if (identify !== 'store' && identify !== 'schedule') {
     throw refuse('QSB_IDENTIFY', identify, 'must be schedule or store');
   }
+  const shutdownGraceMs =
+    readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? RuntimeConfigDefaults.shutdownGraceMs;
+  const handoffWaitMs =
+    readInt(env, 'QSB_HANDOFF_WAIT_MS', 0, 28_000) ??
+    Math.min(RuntimeConfigDefaults.handoffWaitMs, shutdownGraceMs / 2);
+  if (handoffWaitMs >= shutdownGraceMs && shutdownGraceMs > 0) {
+    throw refuse(
+      'QSB_HANDOFF_WAIT_MS',
+      String(handoffWaitMs),
+      `must be below SHUTDOWN_GRACE_MS (${shutdownGraceMs}), which must leave time to save the sessions`,
+    );
+  }
   const isFirstProductionDyno = sharding.deployment === 'production' && sharding.dyno.index === 1;
   return {
     token,
@@ -199,11 +242,13 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
     host: env.HOST ?? RuntimeConfigDefaults.host,
     port: readInt(env, 'PORT', 0, 65_535) ?? RuntimeConfigDefaults.port,
     metricsToken,
+    remoteWrite: readRemoteWrite(env),
     logLevel: (level as Level | undefined) ?? (sharding.deployment === 'canary' ? 'debug' : 'info'),
     version,
     dynoName: env.DYNO ?? '',
     registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
-    shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_MS', 0, 28_000) ?? RuntimeConfigDefaults.shutdownGraceMs,
+    shutdownGraceMs,
+    handoffWaitMs,
     flagsFile: env.FLAGS_FILE ?? RuntimeConfigDefaults.flagsFile,
     unleash,
     flagsFileSet: env.FLAGS_FILE !== undefined,

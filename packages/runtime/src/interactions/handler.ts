@@ -106,31 +106,39 @@ export function createInteractionHandler<F extends string>(
   async function run(interaction: CommandInteraction, command: Command<F>): Promise<void> {
     const started = now();
     const shard = interaction.shardId;
+    // Every line about this interaction names it, its command and its shard, so that a person
+    // debugging a canary failure can follow one interaction through the logs.
+    const about = { interaction: interaction.id, command: command.name, guild: interaction.guildId, shard };
+    // The flag decisions this interaction took, in the order taken, for the same lines.
+    const flags: Record<string, boolean> = {};
+    let child: Logger | undefined;
     let outcome: InteractionOutcome = 'ok';
     active++;
     try {
       await command.execute(interaction, {
-        flag: options.flag,
+        flag: (name, i) => {
+          const on = options.flag(name, i);
+          flags[name] = on;
+          return on;
+        },
         shardPing: options.shardPing(shard),
-        logger,
+        get logger() {
+          child ??= logger.child(about);
+          return child;
+        },
         metrics,
       });
     } catch (error) {
       const expired = isExpired(error);
       outcome = expired ? 'timeout' : 'error';
       logger.error(
-        { err: error, command: command.name, guild: interaction.guildId, shard, interaction: interaction.id },
+        { err: error, ...about, flags },
         expired ? 'interaction expired before it was answered' : 'command failed',
       );
       if (!expired && !interaction.replied && !interaction.deferred) {
         await interaction
           .reply('Something went wrong; the team has been told.', { ephemeral: true })
-          .catch((replyError: unknown) =>
-            logger.error(
-              { err: replyError, command: command.name, guild: interaction.guildId, shard },
-              'error reply failed',
-            ),
-          );
+          .catch((replyError: unknown) => logger.error({ err: replyError, ...about }, 'error reply failed'));
       }
     } finally {
       active--;
@@ -143,10 +151,7 @@ export function createInteractionHandler<F extends string>(
     if (outcome === 'ok' && seconds * 1000 > ACK_DEADLINE_MS) outcome = 'timeout';
     metrics.observeInteraction(command.name, outcome, seconds);
     if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        { command: command.name, guild: interaction.guildId, shard, outcome, seconds },
-        'interaction handled',
-      );
+      logger.debug({ ...about, outcome, seconds, flags }, 'interaction handled');
     }
   }
 
@@ -158,14 +163,14 @@ export function createInteractionHandler<F extends string>(
       if (draining) return;
       if (options.shouldAnswer && !options.shouldAnswer(interaction.shardId, interaction)) {
         logger.debug(
-          { interaction: interaction.id, shard: interaction.shardId },
+          { interaction: interaction.id, command: interaction.commandName, shard: interaction.shardId },
           'interaction left to another process',
         );
         return;
       }
       if (!seen.add(interaction.id)) {
         logger.debug(
-          { interaction: interaction.id, shard: interaction.shardId },
+          { interaction: interaction.id, command: interaction.commandName, shard: interaction.shardId },
           'duplicate dispatch ignored',
         );
         return;

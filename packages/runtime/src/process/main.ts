@@ -41,7 +41,12 @@ export async function runBot<const F extends string = never>(options: RunBotOpti
     level: config.logLevel,
     deployment: config.sharding.deployment,
     version: config.version,
-    secrets: [config.token, config.metricsToken ?? '', config.unleash?.apiToken ?? ''],
+    secrets: [
+      config.token,
+      config.metricsToken ?? '',
+      config.unleash?.apiToken ?? '',
+      config.remoteWrite?.url ?? '',
+    ],
   });
   const exit = (code: number) => logger.flush(() => process.exit(code));
   process.on('uncaughtException', (error) => {
@@ -65,7 +70,8 @@ export async function runBot<const F extends string = never>(options: RunBotOpti
       // Still booting: the boot sees `shuttingDown` when it returns.
       return;
     }
-    runtime.stop().then(
+    // A signal hands the sessions over to a successor; a fatal close just stops.
+    runtime.stop({ handoffWaitMs: code === 0 ? config.handoffWaitMs : 0 }).then(
       () => exit(code),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

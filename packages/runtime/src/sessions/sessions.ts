@@ -44,6 +44,9 @@ export const sessionLease = (shardId: number, namespace?: string) =>
 /** The key of a shard's saved session (within `namespace`, when given). */
 export const sessionKey = (shardId: number, namespace?: string) =>
   namespace === undefined ? `sessions/${shardId}` : `sessions/${namespace}/${shardId}`;
+/** The key a process waiting for a shard's session writes, so that the holder hands it over. */
+export const successorKey = (shardId: number, namespace?: string) =>
+  `${sessionKey(shardId, namespace)}/successor`;
 
 function parseSaved(text: string): SavedSession | undefined {
   try {
@@ -132,9 +135,12 @@ export class SessionBook implements SessionCache {
         told = true;
         const holder = await store.holder(sessionLease(shardId, this.#o.namespace));
         this.#o.onWait?.(shardId, holder?.owner ?? 'unknown');
+        // A holder that is shutting down hands the session over as soon as it sees a successor.
+        await store.set(successorKey(shardId, this.#o.namespace), owner, { ttlMs: 30_000 });
       }
       await this.#o.sleep(this.#o.pollMs ?? 100, signal);
     }
+    if (told) await store.delete(successorKey(shardId, this.#o.namespace));
     const record = await store.get(sessionKey(shardId, this.#o.namespace));
     if (!record) return 'identify';
     // Taken: whatever happens next, this session is not resumed twice.
@@ -153,6 +159,20 @@ export class SessionBook implements SessionCache {
     });
     this.#handled.set(shardId, saved.sequence);
     return 'resume';
+  }
+
+  /**
+   * Resolves once another process waits for `shardId`'s session (it wrote its successor key), or when
+   * `timeoutMs` passed or `signal` aborted: until then this process keeps answering on the shard.
+   */
+  public async awaitSuccessor(shardId: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !signal.aborted) {
+      const record = await this.#o.store.get(successorKey(shardId, this.#o.namespace));
+      if (record && record.value !== this.#o.owner) return true;
+      await this.#o.sleep(Math.min(50, Math.max(1, deadline - Date.now())), signal).catch(() => {});
+    }
+    return false;
   }
 
   /** Keeps `shardId`'s session in memory while its shard closes (see {@link SessionBook.save}). */

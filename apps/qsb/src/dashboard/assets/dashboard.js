@@ -131,17 +131,21 @@ function renderSides(t) {
 /** A value in a metric's unit; bytes read as MiB. */
 function inUnit(x, unit) {
   if (unit === 'bytes' && typeof x === 'number') return `${fmt(x / 1048576)} MiB`;
+  if (unit === 'bytes/h' && typeof x === 'number') return `${fmt(x / 1048576)} MiB/h`;
   return fmt(x);
 }
 
 function effect(r) {
   const e = r.ratio ?? r.difference;
   if (!e) return { estimate: '–', interval: '–', tolerance: '–' };
-  const suffix = r.ratio ? 'x' : ` ${r.unit}`;
+  // A difference in bytes reads as MiB; other units follow the number.
+  const bytes = r.unit.startsWith('bytes');
+  const scale = r.ratio || !bytes ? 1 : 1048576;
+  const unit = r.ratio ? 'x' : bytes ? r.unit.replace('bytes', ' MiB') : ` ${r.unit}`;
   return {
-    estimate: `${fmt(e.estimate)}${suffix}`,
-    interval: `[${fmt(e.lower)}, ${fmt(e.upper)}]${suffix}`,
-    tolerance: `${fmt(e.tolerance)}${suffix}`,
+    estimate: `${fmt(e.estimate / scale)}${unit}`,
+    interval: `[${fmt(e.lower / scale)}, ${fmt(e.upper / scale)}]${unit}`,
+    tolerance: `${fmt(e.tolerance / scale)}${unit}`,
   };
 }
 
@@ -156,9 +160,17 @@ function renderJudge(t) {
       const e = effect(r);
       const tol = t.tolerances[r.metric];
       const configured = tol ? ` (${fmt(tol.relative)}x and +${inUnit(tol.absolute, r.unit)})` : '';
+      // The smallest regression the data would catch by the end of the window (when the judge says).
       let detect = '–';
-      if (typeof r.detectable === 'number') detect = `${fmt(r.detectable)}`;
-      else if (r.detectable && typeof r.detectable === 'object') detect = JSON.stringify(r.detectable);
+      const det = r.detectable;
+      const num = (x) => typeof x === 'number' && Number.isFinite(x);
+      if (det && (num(det.ratio) || num(det.difference))) {
+        const parts = [];
+        if (num(det.ratio)) parts.push(`${fmt(det.ratio)}x`);
+        if (num(det.difference))
+          parts.push(`+${inUnit(det.difference, r.unit)}${r.unit.startsWith('bytes') ? '' : ` ${r.unit}`}`);
+        detect = parts.join(' / ');
+      }
       if (r.needed && r.needed.moreSeconds !== null && r.decision === 'inconclusive')
         detect = `${detect === '–' ? '' : `${detect}; `}~${duration(r.needed.moreSeconds)} more`;
       const tr = row([
