@@ -568,6 +568,7 @@ export async function startRuntime<const F extends string = never>(
         // wait, a shard is given up when its successor asks for it: until then it keeps answering.
         const saved = [...held];
         const waiting = new AbortController();
+        setMaxListeners(0, waiting.signal);
         await Promise.all(
           saved.map(async (id) => {
             // A shard still waiting for its lease has nothing to hand over.
