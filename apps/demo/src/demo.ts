@@ -69,9 +69,11 @@ export function demoJudgeConfig(watchSeconds: number): object {
     // this short tells a leak (tens of GB/h in the memory-leak scenario) only beyond that.
     if (metric.name === 'memory-growth') {
       metric.tolerance = { relative: 1, absolute: 4e9 };
-      // The default warm-up (60 s) outlasts the whole watch, and the trend is awaited through it: a
-      // quarter of the watch leaves enough paired readings for a slope before the earliest promotion.
-      metric.warmupSeconds = Math.round(watchSeconds / 4);
+      // The default warm-up (60 s) outlasts the whole watch, and the trend is awaited through it. A
+      // move leaves the receiver filling its caches and the giver freeing them for a while (opposite
+      // slopes, seconds long): the first half of the watch is left out, the second half still has
+      // enough paired readings for a slope.
+      metric.warmupSeconds = Math.round(watchSeconds / 2);
     }
   }
   return config;
