@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,27 @@ describe('file store', () => {
     const store = new FileStore(path, { timeoutMs: 2000 });
     expect(await store.set('after', 'crash')).toEqual({ value: 'crash', version: 1 });
     expect(existsSync(`${path}.lock`)).toBe(false);
+    await store.close();
+  });
+
+  it('never shows an empty lock, which a process dying while taking it would leave for others to wait on', async () => {
+    const path = join(folder, 'never-empty.json');
+    const store = new FileStore(path, { timeoutMs: 2000 });
+    let writing = true;
+    const seen: string[] = [];
+    const writes = (async () => {
+      for (let i = 0; i < 200; i++) await store.set('k', String(i));
+      writing = false;
+    })();
+    // Reads the lock between the writer's steps (one process: every await lets this loop run).
+    while (writing) {
+      const text = await readFile(`${path}.lock`, 'utf8').catch(() => undefined);
+      if (text !== undefined) seen.push(text);
+    }
+    await writes;
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((text) => text === '')).toEqual([]);
+    expect(readdirSync(folder).filter((name) => name.startsWith('never-empty.json.lock'))).toEqual([]);
     await store.close();
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { StoreError, StoreErrorCodes } from '../errors/StoreError.ts';
 
 /** Options of {@link FileLock}. */
@@ -29,7 +29,7 @@ function alive(pid: number): boolean {
 }
 
 /**
- * A lock shared by the processes of one machine: a file created with O_EXCL holding the owner's pid
+ * A lock shared by the processes of one machine: a file linked into place (never over another) holding the owner's pid
  * and a nonce. A lock left by a process that died is detected (its pid is gone, or it is older than
  * `staleMs`) and broken by renaming it away first, so that two processes breaking the same stale lock
  * cannot both remove a fresh one. Calls within one process queue behind each other.
@@ -62,28 +62,32 @@ export class FileLock {
   private async take(): Promise<string> {
     const content = `${process.pid} ${randomBytes(8).toString('hex')}`;
     const deadline = Date.now() + this.options.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const handle = await open(this.path, 'wx');
+    // The lock appears with its owner already written (a file of our own, then link, which fails on an
+    // existing lock): a process that dies while taking it never leaves an empty lock, which others
+    // would take for one being written and wait on until `staleMs`.
+    const draft = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+    await writeFile(draft, content);
+    try {
+      for (let attempt = 0; ; attempt++) {
         try {
-          await handle.writeFile(content);
-        } finally {
-          await handle.close();
+          await link(draft, this.path);
+          return content;
+        } catch (error) {
+          if (code(error) !== 'EEXIST') throw error;
         }
-        return content;
-      } catch (error) {
-        if (code(error) !== 'EEXIST') throw error;
+        await this.breakIfStale();
+        if (Date.now() > deadline) {
+          throw new StoreError(
+            StoreErrorCodes.LockTimeout,
+            `${this.path} held by another process for more than ${this.options.timeoutMs} ms`,
+          );
+        }
+        // Short, jittered waits: a critical section lasts a read and a rename.
+        const wait = Math.min(1 + attempt, 20) * (0.5 + Math.random());
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      await this.breakIfStale();
-      if (Date.now() > deadline) {
-        throw new StoreError(
-          StoreErrorCodes.LockTimeout,
-          `${this.path} held by another process for more than ${this.options.timeoutMs} ms`,
-        );
-      }
-      // Short, jittered waits: a critical section lasts a read and a rename.
-      const wait = Math.min(1 + attempt, 20) * (0.5 + Math.random());
-      await new Promise((resolve) => setTimeout(resolve, wait));
+    } finally {
+      await unlink(draft).catch(() => undefined);
     }
   }
 
