@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DiscordSimHandle, startDiscordSim } from '@qsb/discord-sim';
+import { readOrBootPlan } from '@qsb/router';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.ts';
 import type { Command } from '../src/interactions/handler.ts';
@@ -81,6 +82,29 @@ describe('startRuntime against the local Discord', () => {
     expect(text).toMatch(/^qsb_shard_ready\{shard="0"[^}]*\} 1$/m);
     expect(text).not.toContain('qsb_shard_ready{shard="1"');
     expect(text).not.toContain('qsb_shard_status{shard="1"');
+    expect(text).toMatch(/^qsb_shards_owned\{[^}]*\} 1$/m);
+  });
+
+  it('with QSB_ROUTE=live, waits only for the shards the store plan gives it, not those of SHARD_PERCENT', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, heartbeatIntervalMs: 5000 });
+    const store = new TestStore();
+    // The store's plan gives the canary half; this production process boots with SHARD_PERCENT=0 (all).
+    await readOrBootPlan(store, { shardCount: 2, percent: 50, maxConcurrency: 1 }, await store.now());
+    const canary = await startTestRuntime(sim, store, {
+      SHARD_COUNT: '2',
+      QSB_ROUTE: 'live',
+      CANARY: 'true',
+    });
+    stops.push(() => canary.runtime.stop());
+    await canary.runtime.ready;
+    const started = await startTestRuntime(sim, store, { SHARD_COUNT: '2', QSB_ROUTE: 'live' });
+    stops.push(() => started.runtime.stop());
+    await started.runtime.ready;
+    expect(started.runtime.heldShards()).toHaveLength(1);
+    expect(canary.runtime.heldShards()).toHaveLength(1);
+    const res = await fetch(`http://127.0.0.1:${started.runtime.port}/readyz`);
+    expect(res.status, await res.text()).toBe(200);
+    const text = await (await fetch(`http://127.0.0.1:${started.runtime.port}/metrics`)).text();
     expect(text).toMatch(/^qsb_shards_owned\{[^}]*\} 1$/m);
   });
 

@@ -608,6 +608,16 @@ export async function startRuntime<const F extends string = never>(
       },
     });
     await following.step();
+    // The shards of SHARD_PERCENT counted as wanted until the plan was read; the store's plan may give
+    // this process others (a release while a move had the share elsewhere): /readyz must not wait for
+    // shards that the plan gives to the other deployment.
+    for (const id of [...wanted]) {
+      if (held.has(id)) continue;
+      wanted.delete(id);
+      for (const gauge of [metrics.shardReady, metrics.shardStatus, metrics.shardHeartbeatLatency])
+        gauge.remove(label(id));
+    }
+    metrics.shardsOwned.set(wanted.size);
   }
 
   let stopping: Promise<void> | undefined;
