@@ -9,6 +9,9 @@ export default defineConfig({
     include: ['packages/*/__tests__/**/*.test.ts', 'apps/*/__tests__/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 120_000,
+    // GitHub's workflow parser imports its JSON schema without an import attribute, which Node's ESM
+    // loader refuses; transformed by Vite, it loads.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
     reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
   },
 });

@@ -154,7 +154,8 @@ async function rollingRestart(withStore: boolean): Promise<Row[]> {
   await new Promise((r) => setTimeout(r, 1000));
   const identifiesBefore = sim.stats().identifies.length;
   const t0 = Date.now();
-  const stopping = old.stop();
+  // With the store the old process answers until the new one asks for each session, as on SIGTERM.
+  const stopping = old.stop({ handoffWaitMs: withStore ? 10_000 : 0 });
   const next = await runtimeOn(sim, withStore ? shared : await createStore('memory:'), shards, windowMs);
   await stopping;
   await next.ready;
@@ -335,7 +336,7 @@ async function perInteraction(): Promise<void> {
 export default async function run(): Promise<void> {
   await perInteraction();
   printRows(
-    'rolling restart, 16 shards, 100 interactions/s: sessions saved in the store',
+    'rolling restart, 16 shards, 100 interactions/s: sessions handed over through the store',
     await rollingRestart(true),
   );
   printRows(

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { startDiscordSim } from '@qsb/discord-sim';
 import { describe, expect, it } from 'vitest';
 import { startBotProcess } from './support/bot-process.ts';
+import { waitFor } from './support/wait.ts';
 
 // A malformed environment stops the bot before it connects anywhere: one line, exit code 2.
 describe('bot start-up with a malformed environment', () => {
@@ -60,4 +61,32 @@ describe('bot start-up with a token Discord refuses', () => {
       await sim.close();
     }
   });
+});
+
+describe('SIGTERM during boot', () => {
+  it('stops cleanly with exit code 0, saying so, before every shard is up', async () => {
+    const sim = await startDiscordSim({ guilds: 8, shards: 4, identifyWindowMs: 1000 });
+    try {
+      const bot = startBotProcess({
+        DISCORD_TOKEN: sim.token,
+        DISCORD_API_URL: sim.apiUrl,
+        SHARD_COUNT: '4',
+        SHARD_PERCENT: '0',
+        IDENTIFY_WINDOW_MS: '1000',
+        LOG_LEVEL: 'info',
+      });
+      // The first line is the shard plan: the process is booting, no shard is READY yet.
+      await waitFor('the first log line', () => (bot.logs.length > 0 ? true : undefined), 60_000);
+      const exited = once(bot.child, 'exit') as Promise<[number | null, string | null]>;
+      bot.child.kill('SIGTERM');
+      const [code, signal] = await exited;
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+      expect(bot.logs.some((l) => l.msg === 'shutting down')).toBe(true);
+      expect(bot.logs.some((l) => l.msg === 'stopped')).toBe(true);
+      expect(bot.logs.some((l) => l.msg === 'every owned shard is ready')).toBe(false);
+    } finally {
+      await sim.close();
+    }
+  }, 90_000);
 });

@@ -75,7 +75,7 @@ describe('pnpm demo', () => {
   it.each(scenarios)(
     '%s: exit code %i, %s, production ends on %s with every shard',
     async (scenario, exitCode, verdict, version) => {
-      const run = demo(['--scenario', scenario, '--duration', '50s', '--rate', '250', '--json']);
+      const run = demo(['--scenario', scenario, '--duration', '60s', '--rate', '250', '--json']);
       const { code, stdout } = await run.exited;
       const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as DemoReport;
       expect(report.verdict, run.stderr()).toBe(verdict);
@@ -108,7 +108,7 @@ describe('pnpm demo', () => {
       expect(report.discord?.answered.one).toBeGreaterThan(0);
       await expectNothingLeft(report, [...portOf(final.production.url), report.discordPort ?? 0]);
     },
-    150_000,
+    240_000,
   );
 
   it('stops everything on Ctrl-C (SIGINT) while watching: no process or port left behind', async () => {

@@ -3,6 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createBotMetrics } from '@qsb/metrics';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // deploy/prometheus checked and unit-tested by the real promtool, so that CI runs them.
@@ -78,5 +80,25 @@ describe('deploy/prometheus (promtool)', () => {
     const { code, out } = await promtool(['check', 'config', 'prometheus.yml'], dir);
     expect(out).toContain('SUCCESS: prometheus.yml is valid prometheus config file syntax');
     expect(code).toBe(0);
+  });
+
+  it("promtool check metrics accepts the bot's exposition, on both deployments", async () => {
+    for (const deployment of ['production', 'canary'] as const) {
+      const registry = new Registry();
+      const metrics = createBotMetrics({ registry, deployment, version: 'v1', dyno: 'web.1' });
+      metrics.observeInteraction('ping', 'ok', 0.012);
+      metrics.shardReconnects.inc({ shard: '0' });
+      const dir = await mkdtemp(join(tmpdir(), 'qsb-check-metrics-'));
+      dirs.push(dir);
+      await writeFile(join(dir, 'metrics.prom'), await registry.metrics());
+      const { code, out } = await run('sh', ['-c', 'promtool check metrics < metrics.prom'], {
+        cwd: dir,
+      }).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+      );
+      expect({ deployment, out }).toEqual({ deployment, out: '' });
+      expect(code).toBe(0);
+    }
   });
 });

@@ -60,8 +60,21 @@ export interface Rehearsal {
   close(): Promise<void>;
 }
 
+/**
+ * Which bot runs: `route-bot` (test/support/route-bot.ts: discord.js clients and `followPlan`) or
+ * `runtime` (apps/example-bot on `@qsb/runtime` with `QSB_ROUTE=live`).
+ */
+export type RehearsalBot = 'route-bot' | 'runtime';
+
+/** The slash command each bot answers. */
+export const rehearsalCommand: Record<RehearsalBot, string> = { 'route-bot': 'ping', runtime: 'hello' };
+
 /** Starts the local Discord, the store and both bot processes at `percent`. */
-export async function startRehearsal(kind: 'redis' | 'file', percent = 20): Promise<Rehearsal> {
+export async function startRehearsal(
+  kind: 'redis' | 'file',
+  percent = 20,
+  botKind: RehearsalBot = 'route-bot',
+): Promise<Rehearsal> {
   let redis: RedisServer | undefined;
   let folder: string | undefined;
   let storeUrl: string;
@@ -96,15 +109,30 @@ export async function startRehearsal(kind: 'redis' | 'file', percent = 20): Prom
   };
   await resetPlan(percent);
   const startBot = (deployment: 'production' | 'canary', p: number) =>
-    startChild(process.execPath, ['--import', 'tsx', 'test/support/route-bot.ts'], {
-      PATH: process.env.PATH ?? '',
-      QSB_STORE: storeUrl,
-      CANARY: String(deployment === 'canary'),
-      SHARD_COUNT: String(REHEARSAL_SHARDS),
-      SHARD_PERCENT: String(p),
-      SIM_API: sim.apiUrl,
-      SIM_TOKEN: sim.token,
-    });
+    botKind === 'route-bot'
+      ? startChild(process.execPath, ['--import', 'tsx', 'test/support/route-bot.ts'], {
+          PATH: process.env.PATH ?? '',
+          QSB_STORE: storeUrl,
+          CANARY: String(deployment === 'canary'),
+          SHARD_COUNT: String(REHEARSAL_SHARDS),
+          SHARD_PERCENT: String(p),
+          SIM_API: sim.apiUrl,
+          SIM_TOKEN: sim.token,
+        })
+      : startChild(process.execPath, ['--import', 'tsx', 'apps/example-bot/src/main.ts'], {
+          PATH: process.env.PATH ?? '',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          QSB_STORE: storeUrl,
+          QSB_ROUTE: 'live',
+          CANARY: String(deployment === 'canary'),
+          SHARD_COUNT: String(REHEARSAL_SHARDS),
+          SHARD_PERCENT: String(p),
+          DISCORD_TOKEN: sim.token,
+          DISCORD_API_URL: sim.apiUrl,
+          IDENTIFY_WINDOW_MS: '150',
+          LOG_LEVEL: 'info',
+        });
   const bots = { production: startBot('production', percent), canary: startBot('canary', percent) };
   const now = () => sim.stats({ interactionList: false }).now;
   const answeredBy = (shard: number, deployment: string, after: number) =>

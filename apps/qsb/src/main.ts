@@ -3,11 +3,17 @@ import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli/context.ts';
 import { CliError, ExitCodes } from './cli/errors.ts';
 import { analyzeCommand } from './commands/analyze.ts';
+import { deployCommand } from './commands/deploy.ts';
 import { flagsCommand } from './commands/flags.ts';
 import { monitorCommand } from './commands/monitor.ts';
+import { promoteCommand } from './commands/promote.ts';
+import { rollbackCommand } from './commands/rollback.ts';
 import { routeCommand } from './commands/route.ts';
+import { setupCommand } from './commands/setup.ts';
 import { shardsCommand } from './commands/shards.ts';
 import { simCommand } from './commands/sim.ts';
+import { statusCommand } from './commands/status.ts';
+import { verifyCommand } from './commands/verify.ts';
 
 /** Every command of `qsb`, in the order `--help` lists them. */
 const commands: readonly ((ctx: CliContext) => Command)[] = [
@@ -17,6 +23,12 @@ const commands: readonly ((ctx: CliContext) => Command)[] = [
   monitorCommand,
   analyzeCommand,
   routeCommand,
+  setupCommand,
+  deployCommand,
+  verifyCommand,
+  statusCommand,
+  promoteCommand,
+  rollbackCommand,
 ];
 
 /** Builds the `qsb` program around a context, so that tests can run commands in-process. */

@@ -7,6 +7,7 @@ import { DiscordAPIError, REST } from '@discordjs/rest';
 import type { IIdentifyThrottler } from '@discordjs/ws';
 import { createFlags, type Flags, FlagsError, loadFeatureFile } from '@qsb/flags';
 import { type BotMetrics, createBotMetrics, ShardStatusValues, startRemoteWriter } from '@qsb/metrics';
+import { followPlan, type PlanFollowing, RouteMember } from '@qsb/router';
 import {
   createIdentifySchedule,
   type ProcessShards,
@@ -75,6 +76,12 @@ export interface RuntimeOptionalOptions<F extends string> {
   readonly store: Store;
   /** The answer gate of a live handoff: whether this process answers an interaction of a shard it holds. */
   readonly shouldAnswer: (shardId: number, interaction: CommandInteraction) => boolean;
+  /**
+   * Follow the routing plan in the store (`@qsb/router`): the shards held and who answers come from the
+   * plan, which `qsb route` moves live. @defaultValue `QSB_ROUTE=live` (unset or `off`: the shards of
+   * `SHARD_PERCENT`, fixed)
+   */
+  readonly route: boolean;
   /** Uniform randomness in [0, 1), for the reconnect jitter and the process identity. */
   readonly random: () => number;
   /** Monotonic clock in ms, for durations. */
@@ -121,6 +128,16 @@ export interface Runtime {
    * (or that long), so that a rolling restart loses nothing while the new process boots.
    */
   stop(options?: { readonly handoffWaitMs?: number }): Promise<void>;
+}
+
+/** Reads `QSB_ROUTE`: `live` follows the routing plan in the store; unset or `off` does not. */
+export function parseRouteEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'off') return false;
+  if (value === 'live') return true;
+  throw new RuntimeError(
+    RuntimeErrorCodes.InvalidEnvironment,
+    `QSB_ROUTE=${JSON.stringify(value)}: allowed are live (follow the routing plan in the store) and off (unset: off)`,
+  );
 }
 
 /** Discord's epoch in a snowflake's top bits. */
@@ -241,6 +258,7 @@ export async function startRuntime<const F extends string = never>(
 ): Promise<Runtime> {
   const o = { ...RuntimeDefaults, ...options };
   const config = parseRuntimeEnv(o.env ?? process.env);
+  const routing = o.route ?? parseRouteEnv((o.env ?? process.env).QSB_ROUTE);
   const flagNames = o.flags ?? [];
   checkFlagsFile(config, flagNames.length > 0);
   const logger =
@@ -290,6 +308,8 @@ export async function startRuntime<const F extends string = never>(
   logger.info({ flags: await flags.ready }, 'feature flags loaded');
 
   const held = new Set<number>();
+  let member: RouteMember | undefined;
+  let following: PlanFollowing | undefined;
   /** Shards being given up: their events after the saved sequence are left to the next holder. */
   const leaving = new Set<number>();
   let unhealthy: string | undefined;
@@ -309,12 +329,21 @@ export async function startRuntime<const F extends string = never>(
     now,
     shardPing: (id) => shardSet.ping(id),
     flag: (name, interaction) => flags.flag(name, flagTarget(interaction)),
-    ...(o.shouldAnswer ? { shouldAnswer: o.shouldAnswer } : {}),
+    ...(o.shouldAnswer || routing
+      ? {
+          // Under routing, the plan decides first; a caller's own gate still applies.
+          shouldAnswer: (shardId: number, interaction: CommandInteraction) =>
+            (!routing || (member?.decide(shardId, interaction.id).answer ?? false)) &&
+            (o.shouldAnswer?.(shardId, interaction) ?? true),
+        }
+      : {}),
   });
 
   const sessions = new SessionBook({
     store,
     owner,
+    // Under routing both deployments hold a session on a moving shard at once.
+    ...(routing ? { namespace: deployment } : {}),
     shardCount,
     sleep,
     onWait: (shard, holder) =>
@@ -462,6 +491,15 @@ export async function startRuntime<const F extends string = never>(
   // never answers 200 before the process has even begun connecting them.
   const wanted = new Set<number>(shards.shardIds);
   const notReady = () => [...wanted].filter((id) => shardSet.state(id) !== 'ready').sort((a, b) => a - b);
+  // The shards this process is to hold, from the first scrape on (as the plan says), not the ones
+  // whose lease it has taken so far.
+  metrics.shardsOwned.set(wanted.size);
+  for (const id of wanted) {
+    metrics.shardReady.set(label(id), 0);
+    for (const counter of [metrics.shardReconnects, metrics.shardResumes, metrics.shardInvalidSessions]) {
+      counter.inc(label(id), 0);
+    }
+  }
 
   async function addShards(ids: readonly number[]): Promise<void> {
     await Promise.all(
@@ -473,7 +511,7 @@ export async function startRuntime<const F extends string = never>(
           counter.inc(label(id), 0);
         }
         metrics.shardReady.set(label(id), 0);
-        metrics.shardsOwned.set(held.size);
+        metrics.shardsOwned.set(wanted.size);
         try {
           const how = await sessions.claim(id, abort.signal);
           logger.info({ shard: id, how }, how === 'resume' ? 'resuming the saved session' : 'identifying');
@@ -503,7 +541,7 @@ export async function startRuntime<const F extends string = never>(
         wanted.delete(id);
         leaving.delete(id);
         metrics.shardReady.set(label(id), 0);
-        metrics.shardsOwned.set(held.size);
+        metrics.shardsOwned.set(wanted.size);
       }),
     );
   }
@@ -529,7 +567,6 @@ export async function startRuntime<const F extends string = never>(
     });
   if (config.registerCommands) await registerCommands(rest, o.commands, logger);
 
-  metrics.shardsOwned.set(0);
   if (shards.shardIds.length === 0) {
     logger.warn({ dyno: config.sharding.dyno }, 'this dyno owns no shard: more dynos than shards');
   }
@@ -537,8 +574,38 @@ export async function startRuntime<const F extends string = never>(
     readyWaiters.push(resolve);
   });
   // Not awaited: a shard whose session lease is still held elsewhere must not hold the others back.
-  const adding = addShards(shards.shardIds);
+  const adding = routing ? startRouting() : addShards(shards.shardIds);
   void adding.then(checkReady);
+
+  /** Follows the plan in the store: its first step connects this process's shards by the plan. */
+  async function startRouting(): Promise<void> {
+    member = new RouteMember({
+      store,
+      self: { deployment, dyno: config.sharding.dyno.index },
+      boot: {
+        shardCount,
+        percent: config.sharding.percent,
+        maxConcurrency,
+        // Only this deployment's dyno count is known here; the first plan assumes the same for both.
+        dynos: { canary: config.sharding.dyno.count, production: config.sharding.dyno.count },
+      },
+      logger,
+      clock: wallClock,
+      identity: owner,
+    });
+    following = followPlan({
+      member,
+      logger,
+      shards: {
+        held: () => [...held].filter((id) => !leaving.has(id)),
+        ready: () => [...held].filter((id) => shardSet.state(id) === 'ready'),
+        // Not awaited: a claim may wait for a session lease, and the plan's loop must keep its pace.
+        add: async (ids) => void addShards(ids),
+        remove: async (ids) => void removeShards(ids.filter((id) => !leaving.has(id))),
+      },
+    });
+    await following.step();
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -561,6 +628,7 @@ export async function startRuntime<const F extends string = never>(
           { inFlight: handler.inFlight, handoffWaitMs },
           'stopping: saving sessions, finishing in-flight interactions',
         );
+        await following?.stop();
         abort.abort();
         await adding;
         // Close each shard resumably and save its session at the last handled event; from then on the
@@ -568,6 +636,7 @@ export async function startRuntime<const F extends string = never>(
         // wait, a shard is given up when its successor asks for it: until then it keeps answering.
         const saved = [...held];
         const waiting = new AbortController();
+        setMaxListeners(0, waiting.signal);
         await Promise.all(
           saved.map(async (id) => {
             // A shard still waiting for its lease has nothing to hand over.

@@ -66,6 +66,15 @@ describe('createSummarizer', () => {
     expect(back.interactionsPerSecond).toBe(20);
   });
 
+  it('counts the shards of every dyno seen in the last 5 minutes, each at its latest value', () => {
+    const summarize = createSummarizer();
+    summarize('production', parseExposition(text('web.1', 0, 0, 4), 0));
+    expect(summarize('production', parseExposition(text('web.2', 0, 0, 6), 10_000)).shards).toBe(10);
+    expect(summarize('production', parseExposition(text('web.1', 0, 0, 5), 20_000)).shards).toBe(11);
+    // web.2 silent for more than 5 minutes: no longer counted.
+    expect(summarize('production', parseExposition(text('web.1', 0, 0, 5), 320_000)).shards).toBe(5);
+  });
+
   it('shares are null without both sides', () => {
     expect(share(4, 12)).toBe(0.25);
     expect(share(null, 12)).toBeNull();

@@ -1,3 +1,5 @@
+import type { PipelineOverrides } from '../pipeline/context.ts';
+
 /** What every command receives: the environment and where its output goes. Tests pass their own. */
 export interface CliContext {
   readonly env: NodeJS.ProcessEnv;
@@ -9,4 +11,6 @@ export interface CliContext {
   readonly isTTY: boolean;
   /** Aborted on SIGINT/SIGTERM: long-running commands stop cleanly. */
   readonly signal: AbortSignal;
+  /** What the release commands build from the environment, replaced in tests (the router, the smoke test). */
+  readonly pipeline?: PipelineOverrides;
 }

@@ -20,6 +20,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
 import { type DashboardFlags, dashboardOptions, withDashboard } from '../dashboard/dashboard.ts';
+import { pipelineFromContext, platformStep } from '../pipeline/context.ts';
+import { verdictRecorder } from '../pipeline/verdicts.ts';
 
 /** Exit codes of `qsb monitor` and `qsb analyze`: the verdict, or 3 for an error. */
 export const VerdictExitCodes = { promote: 0, rollback: 1, continue: 2 } as const;
@@ -110,6 +112,7 @@ interface MonitorFlags extends JudgeFlags, DashboardFlags {
   prometheus?: string;
   record?: string;
   webhook?: string;
+  recordVerdict?: boolean;
 }
 
 /** What `qsb monitor` knows after each scrape: for progress displays and dashboards. */
@@ -190,6 +193,10 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
     .option('--record <dir>', 'save every scrape to DIR/production.prom and DIR/canary.prom')
     .option('--config <path>', 'judge configuration (YAML or JSON); defaults fit the bot')
     .option('--webhook <url>', 'POST {"content": ...} here on rollback (a Discord webhook works)', urlArg)
+    .option(
+      '--record-verdict',
+      "record the verdict on the canary app's current build, for qsb promote and qsb status (QSB_VERDICTS)",
+    )
     .option('--json', 'print the verdict as one JSON object')
     .option('--no-dashboard', 'serve no dashboard and no rollout metrics');
   for (const option of dashboardOptions()) command.addOption(option);
@@ -225,6 +232,10 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
           throw new CliError(`cannot create --record ${flags.record}: ${(error as Error).message}`);
         }
       }
+      const recordVerdict =
+        flags.recordVerdict === true
+          ? await platformStep(async () => verdictRecorder(pipelineFromContext(ctx)))
+          : undefined;
       const dashboard = await startDashboard(
         flags.prometheus ?? `${flags.production ?? ''} against ${flags.canary ?? ''}`,
       );
@@ -284,6 +295,10 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
         if (last) {
           if (verdict.verdict === 'rollback' && flags.webhook !== undefined)
             await notify(flags.webhook, verdict, ctx);
+          if (recordVerdict !== undefined) {
+            const recorded = await recordVerdict({ verdict: verdict.verdict, summary: verdict.summary });
+            ctx.err(`recorded ${recorded.verdict} on ${recorded.app} v${recorded.release}`);
+          }
           reportVerdict(ctx, verdict, flags.json === true, {
             scrapes: judge.scrapes,
             failedScrapes: failures,

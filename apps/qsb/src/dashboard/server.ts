@@ -26,12 +26,14 @@ function assetFiles(): Record<string, { path: string; type: string }> {
   };
 }
 
+/** What {@link startDashboardServer} cannot do without. */
 export interface DashboardServerRequiredOptions {
   /** What the page's title says: the monitored deployments, or the recording. */
   readonly title: string;
   /** The rollout metrics, served on `/metrics`. */
   readonly registry: Registry;
 }
+/** What {@link startDashboardServer} has defaults for ({@link DefaultDashboardServerOptions}). */
 export interface DashboardServerOptionalOptions {
   /** 0 picks a free port. */
   readonly port: number;
@@ -39,6 +41,7 @@ export interface DashboardServerOptionalOptions {
   /** Ticks kept for a page opened late; older ones are dropped. */
   readonly historyLimit: number;
 }
+/** The options of {@link startDashboardServer}. */
 export type DashboardServerOptions = DashboardServerRequiredOptions & Partial<DashboardServerOptionalOptions>;
 
 /** @defaultValue the optional options of {@link startDashboardServer} */

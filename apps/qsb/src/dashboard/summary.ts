@@ -1,4 +1,11 @@
-import type { JudgeConfig, Sample, Scrape, Side, Verdict } from '@qsb/canary';
+import {
+  GaugeStaleMs,
+  type JudgeConfig,
+  type Sample,
+  type Scrape,
+  type Side,
+  type Verdict,
+} from '@qsb/canary';
 import { MetricNames } from '@qsb/metrics';
 
 /** Where a rollout stands, as phases named after Argo Rollouts' and Flagger's. */
@@ -99,10 +106,12 @@ export function bucketQuantile(q: number, cumulative: ReadonlyMap<number, number
  * counts a series that went down from zero, and a process seen for the first time from now on.
  */
 export function createSummarizer(): (side: Side, scrape: Scrape) => SideSummary {
-  const state = {
-    production: { last: new Map<string, number>(), timeMs: undefined as number | undefined },
-    canary: { last: new Map<string, number>(), timeMs: undefined as number | undefined },
-  };
+  const fresh = () => ({
+    last: new Map<string, number>(),
+    gauges: new Map<string, { name: string; value: number; timeMs: number }>(),
+    timeMs: undefined as number | undefined,
+  });
+  const state = { production: fresh(), canary: fresh() };
   return (side, scrape) => {
     const mine = state[side];
     const first = mine.timeMs === undefined;
@@ -111,11 +120,10 @@ export function createSummarizer(): (side: Side, scrape: Scrape) => SideSummary 
     const inc = new Map<string, number>();
     const buckets = new Map<number, number>();
     let errors = 0;
-    let shards: number | null = null;
-    const memory: number[] = [];
     for (const s of scrape.samples) {
-      if (s.name === MetricNames.shardsOwned) shards = (shards ?? 0) + s.value;
-      if (s.name === MetricNames.residentMemory) memory.push(s.value);
+      if (s.name === MetricNames.shardsOwned || s.name === MetricNames.residentMemory) {
+        mine.gauges.set(key(s), { name: s.name, value: s.value, timeMs: scrape.timeMs });
+      }
       if (!Counted.has(s.name) || !Number.isFinite(s.value)) continue;
       const k = key(s);
       const was = mine.last.get(k);
@@ -128,6 +136,15 @@ export function createSummarizer(): (side: Side, scrape: Scrape) => SideSummary 
         const edge = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
         if (!Number.isNaN(edge)) buckets.set(edge, (buckets.get(edge) ?? 0) + d);
       }
+    }
+    // Gauges of every process seen lately, each at its latest value: through a router reaching one
+    // dyno per scrape, the others still own their shards.
+    let shards: number | null = null;
+    const memory: number[] = [];
+    for (const g of mine.gauges.values()) {
+      if (g.timeMs < scrape.timeMs - GaugeStaleMs) continue;
+      if (g.name === MetricNames.shardsOwned) shards = (shards ?? 0) + g.value;
+      else memory.push(g.value);
     }
     const interactions = inc.get(Names.interactions) ?? 0;
     const p50 = bucketQuantile(0.5, buckets);

@@ -120,11 +120,13 @@ export async function collectSamples(registry: Registry, timestampMs: number): P
   return out;
 }
 
+/** What {@link startRemoteWriter} cannot do without. */
 export interface RemoteWriterRequiredOptions {
   readonly registry: Registry;
   /** The receiver, for example `http://prometheus:9090/api/v1/write`. */
   readonly url: string;
 }
+/** What {@link startRemoteWriter} has defaults for ({@link DefaultRemoteWriterOptions}). */
 export interface RemoteWriterOptionalOptions {
   /** Time between two pushes. */
   readonly intervalMs: number;
@@ -136,6 +138,7 @@ export interface RemoteWriterOptionalOptions {
   /** Called with each failed push; the next push tries again. */
   readonly onError: (error: RemoteWriteError) => void;
 }
+/** The options of {@link startRemoteWriter}. */
 export type RemoteWriterOptions = RemoteWriterRequiredOptions & Partial<RemoteWriterOptionalOptions>;
 
 /** @defaultValue the optional options of {@link startRemoteWriter} */

@@ -36,7 +36,7 @@ const alive: LeaseView = {
   canaryMembers: [1],
 };
 const stale: LeaseView = { ...alive, viewAt: NOW - 1500 };
-const canaryGone: LeaseView = { ...alive, canaryMembers: [] };
+const canaryGone: LeaseView = { ...alive, canaryMembers: [], canaryAbsentSince: { 1: NOW - 3000 } };
 
 describe('shouldAnswer', () => {
   it.each([
@@ -74,6 +74,7 @@ describe('shouldAnswer', () => {
     ],
     [stable, canary, 1, NOW, { viewAt: NOW - 100, canaryMembers: [] }, false, 'lease-lost'],
     [stable, production, 1, NOW, canaryGone, true, 'failover'],
+    [stable, production, 1, NOW - 3001, canaryGone, false, 'before-failover'],
     [stable, production, 1, NOW, { ...canaryGone, viewAt: NOW - 1500 }, false, 'stale-view'],
     [stable, production, 0, NOW - 6000, alive, false, 'too-old'],
     [stable, production, 0, NOW, { viewAt: NOW - 100, canaryMembers: [1] }, false, 'lease-lost'],

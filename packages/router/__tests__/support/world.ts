@@ -133,6 +133,8 @@ export class World {
     if (plan !== undefined) {
       times.push(plan.cutoverAt - 1, plan.cutoverAt, this.clock - plan.timings.interactionMaxAgeMs);
     }
+    // A fixed grid, so that one interaction is looked at again at later instants (a replay).
+    for (let k = 0; k <= 10; k++) times.push(Math.floor(this.clock / 500) * 500 - k * 500);
     return times.filter((t) => t <= this.clock && t > T0 - 10_000);
   }
 }

@@ -22,6 +22,13 @@ export interface LeaseView {
   };
   /** The canary dynos (1-based) that held a live member lease at `viewAt`. */
   readonly canaryMembers: readonly number[];
+  /**
+   * Per canary dyno without a lease: since when this process has seen it absent in views no more than
+   * `maxViewAgeMs` apart (store clock, taken after the read). No lease of that dyno can have answered
+   * an interaction created since, so a failover answers only those (a resumed session replays older
+   * ones, which the canary may have answered before it died).
+   */
+  readonly canaryAbsentSince?: Readonly<Record<number, number>>;
 }
 
 /** Why a process answers an interaction or leaves it. */
@@ -34,7 +41,8 @@ export type AnswerReason =
   | 'moving-stale-view'
   | 'lease-lost'
   | 'lease-too-new'
-  | 'canary-alive';
+  | 'canary-alive'
+  | 'before-failover';
 
 /** The decision for one interaction. */
 export interface AnswerDecision {
@@ -64,12 +72,14 @@ export function snowflakeAt(ms: number): string {
  * - The owner is given by the plan's cutover rule on the interaction's creation time; the rule only
  *   changes when a cutover T is committed, `cutoverLeadMs` ahead, and every view used to answer is
  *   younger than `maxViewAgeMs < cutoverLeadMs`, so no process answers by a rule replaced before T.
- * - The canary answers only with a fresh view and a live lease it has held for `maxViewAgeMs`: a
- *   production process that saw it absent (and answered its shards) has looked again by then.
+ * - The canary answers only with a fresh view and a live lease, and only interactions created
+ *   `maxViewAgeMs` after it took the lease: a production process that saw it absent (and answered its
+ *   shards) has looked again by then. Creation time, not arrival, so that replays are covered too.
  * - Production answers its own shards while it holds its lease (a second process of the same dyno,
  *   such as an overlapping restart, waits for it).
  * - Production answers the canary's shards (failover) only with a fresh view in which that canary
- *   dyno held no lease. Production answers its own shards on a stale view too (a store outage does not
+ *   dyno held no lease, and only interactions created since it has seen that dyno absent without a
+ *   gap (the canary may have answered earlier ones before it died; a resumed session replays them). Production answers its own shards on a stale view too (a store outage does not
  *   take the bot down), except the shards of a move it has seen start: no cutover can be committed
  *   without its acknowledgement of the move, so a stale view of `Stable` is still right.
  * - An interaction older than `interactionMaxAgeMs` is left: Discord no longer accepts an answer.
@@ -87,7 +97,7 @@ export function shouldAnswer(
   const decide = (answer: boolean, reason: AnswerReason): AnswerDecision => ({ answer, reason, owner });
   const { timings } = plan;
   if (now - createdAt > timings.interactionMaxAgeMs) return decide(false, 'too-old');
-  const fresh = now - leases.viewAt <= timings.maxViewAgeMs;
+  const fresh = now - leases.viewAt < timings.maxViewAgeMs;
 
   if (self.deployment === 'canary') {
     if (owner.deployment !== 'canary' || owner.dyno !== self.dyno) return decide(false, 'not-owner');
@@ -96,7 +106,8 @@ export function shouldAnswer(
     const own = leases.own;
     if (own === undefined || now >= own.expiresAt - timings.maxViewAgeMs / 2)
       return decide(false, 'lease-lost');
-    if (now < own.acquiredAt + timings.maxViewAgeMs) return decide(false, 'lease-too-new');
+    // By creation time, not arrival: a replayed interaction from before may have had a failover answer.
+    if (createdAt < own.acquiredAt + timings.maxViewAgeMs) return decide(false, 'lease-too-new');
     return decide(true, 'owner');
   }
 
@@ -115,5 +126,7 @@ export function shouldAnswer(
   if (taker !== self.dyno) return decide(false, 'not-owner');
   if (!fresh) return decide(false, 'stale-view');
   if (leases.canaryMembers.includes(owner.dyno)) return decide(false, 'canary-alive');
+  const absentSince = leases.canaryAbsentSince?.[owner.dyno];
+  if (absentSince === undefined || createdAt < absentSince) return decide(false, 'before-failover');
   return decide(true, 'failover');
 }

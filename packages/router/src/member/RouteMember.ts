@@ -62,6 +62,8 @@ export class RouteMember {
   private warnedConfig = false;
   private warnedHeld = false;
   private readonly decisions: Partial<Record<AnswerReason, number>> = {};
+  /** Per canary dyno: since when it has been seen absent without a gap. */
+  private readonly absentSince: Record<number, number> = {};
 
   public constructor(options: RouteMemberOptions) {
     this.store = options.store;
@@ -109,8 +111,19 @@ export class RouteMember {
     await this.holdLease(plan.timings.leaseTtlMs);
     const canary = await this.store.leases(memberLease('canary', ''));
     const canaryMembers = canary.map((lease) => Number(lease.name.split(':').at(-1)));
+    // After the read: a lease that ended before the read ended before this time too.
+    const readAt = this.storeNow();
+    const unbroken = viewAt - this.view.viewAt < plan.timings.maxViewAgeMs;
+    for (let dyno = 1; dyno <= plan.dynos.canary; dyno++) {
+      if (canaryMembers.includes(dyno)) delete this.absentSince[dyno];
+      else if (this.absentSince[dyno] === undefined || !unbroken) this.absentSince[dyno] = readAt;
+    }
+    const canaryAbsentSince = { ...this.absentSince };
     const own = this.lease && { expiresAt: this.lease.expiresAt, acquiredAt: this.acquiredAt };
-    this.view = own === undefined ? { viewAt, canaryMembers } : { viewAt, own, canaryMembers };
+    this.view =
+      own === undefined
+        ? { viewAt, canaryMembers, canaryAbsentSince }
+        : { viewAt, own, canaryMembers, canaryAbsentSince };
     await this.acknowledge(plan);
   }
 

@@ -31,14 +31,22 @@ export interface SessionBookOptions {
   /** Called when this process lost a lease it held (it must stop acting on the shard). */
   readonly onLost: (shardId: number) => void;
   readonly onError: (error: unknown, what: string) => void;
+  /**
+   * Keeps this deployment's sessions apart from the other's (`session:canary:3`): under live routing
+   * both deployments hold a session on a moving shard at once (make before break).
+   */
+  readonly namespace?: string;
 }
 
-/** The lease name of a shard's session. */
-export const sessionLease = (shardId: number) => `session:${shardId}`;
-/** The key of a shard's saved session. */
-export const sessionKey = (shardId: number) => `sessions/${shardId}`;
+/** The lease name of a shard's session (within `namespace`, when given). */
+export const sessionLease = (shardId: number, namespace?: string) =>
+  namespace === undefined ? `session:${shardId}` : `session:${namespace}:${shardId}`;
+/** The key of a shard's saved session (within `namespace`, when given). */
+export const sessionKey = (shardId: number, namespace?: string) =>
+  namespace === undefined ? `sessions/${shardId}` : `sessions/${namespace}/${shardId}`;
 /** The key a process waiting for a shard's session writes, so that the holder hands it over. */
-export const successorKey = (shardId: number) => `sessions/${shardId}/successor`;
+export const successorKey = (shardId: number, namespace?: string) =>
+  `${sessionKey(shardId, namespace)}/successor`;
 
 function parseSaved(text: string): SavedSession | undefined {
   try {
@@ -117,7 +125,7 @@ export class SessionBook implements SessionCache {
     let told = false;
     for (;;) {
       signal.throwIfAborted();
-      const lease = await store.acquire(sessionLease(shardId), owner, this.#ttlMs);
+      const lease = await store.acquire(sessionLease(shardId, this.#o.namespace), owner, this.#ttlMs);
       if (lease) {
         this.#leases.set(shardId, lease);
         this.#startRenewing();
@@ -125,18 +133,18 @@ export class SessionBook implements SessionCache {
       }
       if (!told) {
         told = true;
-        const holder = await store.holder(sessionLease(shardId));
+        const holder = await store.holder(sessionLease(shardId, this.#o.namespace));
         this.#o.onWait?.(shardId, holder?.owner ?? 'unknown');
         // A holder that is shutting down hands the session over as soon as it sees a successor.
-        await store.set(successorKey(shardId), owner, { ttlMs: 30_000 });
+        await store.set(successorKey(shardId, this.#o.namespace), owner, { ttlMs: 30_000 });
       }
       await this.#o.sleep(this.#o.pollMs ?? 100, signal);
     }
-    if (told) await store.delete(successorKey(shardId));
-    const record = await store.get(sessionKey(shardId));
+    if (told) await store.delete(successorKey(shardId, this.#o.namespace));
+    const record = await store.get(sessionKey(shardId, this.#o.namespace));
     if (!record) return 'identify';
     // Taken: whatever happens next, this session is not resumed twice.
-    await store.delete(sessionKey(shardId), record.version);
+    await store.delete(sessionKey(shardId, this.#o.namespace), record.version);
     const saved = parseSaved(record.value);
     const age = saved ? (await store.now()) - saved.savedAt : Number.POSITIVE_INFINITY;
     if (!saved || saved.shardCount !== this.#o.shardCount || age > (this.#o.maxAgeMs ?? 120_000)) {
@@ -160,7 +168,7 @@ export class SessionBook implements SessionCache {
   public async awaitSuccessor(shardId: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && !signal.aborted) {
-      const record = await this.#o.store.get(successorKey(shardId));
+      const record = await this.#o.store.get(successorKey(shardId, this.#o.namespace));
       if (record && record.value !== this.#o.owner) return true;
       await this.#o.sleep(Math.min(50, Math.max(1, deadline - Date.now())), signal).catch(() => {});
     }
@@ -192,7 +200,9 @@ export class SessionBook implements SessionCache {
           shardCount: session.shardCount,
           savedAt: await store.now(),
         };
-        await store.set(sessionKey(shardId), JSON.stringify(value), { ttlMs: this.#o.maxAgeMs ?? 120_000 });
+        await store.set(sessionKey(shardId, this.#o.namespace), JSON.stringify(value), {
+          ttlMs: this.#o.maxAgeMs ?? 120_000,
+        });
         saved = true;
       }
     } finally {
