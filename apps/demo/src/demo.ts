@@ -54,7 +54,7 @@ export function demoJudgeConfig(watchSeconds: number): object {
   const config = structuredClone(DefaultJudgeConfigInput) as {
     durationSeconds?: number | null;
     minDurationSeconds: number;
-    metrics: { name: string; tolerance?: object }[];
+    metrics: { name: string; tolerance?: object; warmupSeconds?: number }[];
   };
   // The window alpha is spent over: the watch itself.
   config.durationSeconds = watchSeconds;
@@ -64,7 +64,11 @@ export function demoJudgeConfig(watchSeconds: number): object {
     if (metric.name === 'latency') metric.tolerance = { relative: 1.5, absolute: 0.05 };
     // Processes a few seconds old still grow as they warm up (about 1 GB/h here, unevenly): a watch
     // this short tells a leak (tens of GB/h in the memory-leak scenario) only beyond that.
-    if (metric.name === 'memory-growth') metric.tolerance = { relative: 1, absolute: 4e9 };
+    if (metric.name === 'memory-growth') {
+      metric.tolerance = { relative: 1, absolute: 4e9 };
+      // The default warm-up (60 s) would leave a short watch no readings to judge the trend on.
+      metric.warmupSeconds = Math.min(60, Math.round(watchSeconds / 4));
+    }
   }
   return config;
 }
