@@ -52,7 +52,7 @@ async function monitor(
     ['--import', 'tsx', 'apps/qsb/src/main.ts', 'monitor', ...args],
     {
       cwd: root,
-      timeout: 150_000,
+      timeout: 200_000,
     },
   ).then(
     (ok) => ({ code: 0, stdout: ok.stdout }),
@@ -83,7 +83,7 @@ async function analyze(
       '20s',
       // The monitor's window: the boundaries of every look depend on it.
       '--duration',
-      '60s',
+      '100s',
       '--json',
     ],
     { cwd: root },
@@ -141,7 +141,7 @@ describe('qsb monitor against the local Discord', () => {
     const recording = join(dir, 'healthy');
     const { code, verdict } = await monitor([
       ...['--production', `${await production.url()}/metrics`, '--canary', `${await canary.url()}/metrics`],
-      ...['--duration', '60s', '--interval', '1s', '--min-duration', '20s'],
+      ...['--duration', '100s', '--interval', '1s', '--min-duration', '20s'],
       ...['--config', join(dir, 'judge.json'), '--record', recording, '--json'],
     ]);
     expect(verdict.verdict, verdict.summary).toBe('promote');
@@ -149,14 +149,14 @@ describe('qsb monitor against the local Discord', () => {
     const offline = await analyze(recording);
     expect(offline.verdict.verdict, offline.verdict.summary).toBe('promote');
     expect(offline.code).toBe(0);
-  }, 150_000);
+  }, 240_000);
 
   it('rolls back a canary whose answers fail, and qsb analyze agrees on the recording', async () => {
     canaryFailureShare = 0.2;
     const recording = join(dir, 'regressed');
     const { code, verdict } = await monitor([
       ...['--production', `${await production.url()}/metrics`, '--canary', `${await canary.url()}/metrics`],
-      ...['--duration', '60s', '--interval', '1s', '--min-duration', '20s'],
+      ...['--duration', '100s', '--interval', '1s', '--min-duration', '20s'],
       ...['--config', join(dir, 'judge.json'), '--record', recording, '--json'],
     ]);
     expect(verdict.verdict).toBe('rollback');
@@ -164,5 +164,5 @@ describe('qsb monitor against the local Discord', () => {
     const offline = await analyze(recording);
     expect(offline.verdict.verdict, offline.verdict.summary).toBe('rollback');
     expect(offline.code).toBe(1);
-  }, 150_000);
+  }, 240_000);
 });

@@ -11,7 +11,7 @@ import { createLocalProcessPlatform } from './platform/localProcesses.ts';
 import type { AppStatus, DemoPlatform } from './platform/platform.ts';
 import { buildRelease } from './releases/build.ts';
 import { type RolloutOutcome, runRollout, type Transition } from './rollout/rollout.ts';
-import { createRestartRouter } from './rollout/router.ts';
+import { createRestartRouter, waitReady } from './rollout/router.ts';
 import { SCENARIOS, type ScenarioName, scenarioPatch } from './scenarios/scenarios.ts';
 import { startDemoDiscord, startUsers } from './world/localDiscord.ts';
 
@@ -238,6 +238,9 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
     await draw().catch(() => {});
     display.finish();
     // A loaded machine can take seconds to answer; the final state must not mistake that for a stop.
+    // Read once production serves every shard again (a process the platform restarted is still connecting).
+    const serving = p.status('quantum-superbot');
+    if (serving) await waitReady(serving).catch(() => {});
     const final = await snapshot(10_000);
     const stats = s.stats({ interactionList: false }).interactions;
     report = {
@@ -257,7 +260,7 @@ export async function runDemo(options: DemoOptions, ctx: DemoContext): Promise<D
     say('');
     say(`verdict: ${outcome.verdict.toUpperCase()} (exit code ${outcome.exitCode}): ${outcome.reason}`);
     say(
-      `final: production ${final.production.version ?? '-'} on ${final.production.shardsOwned} shards; canary ${final.canary.running ? `${final.canary.version} on ${final.canary.shardsOwned} shards` : `stopped (no shard), on ${outcome.releases.canary}`}`,
+      `final: production ${final.production.version ?? '-'} on ${final.production.shardsOwned} shards${final.production.restarts > 0 ? ` (restarted ${final.production.restarts}x)` : ''}; canary ${final.canary.running ? `${final.canary.version} on ${final.canary.shardsOwned} shards` : `stopped (no shard), on ${outcome.releases.canary}`}`,
     );
     if (options.keep) {
       if (outcome.watchedPercent !== undefined) {

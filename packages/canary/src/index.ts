@@ -27,7 +27,6 @@ export {
   type EffectReport,
   type EvaluateOptions,
   evaluate,
-  formatRatio,
   type MetricDecision,
   type MetricReason,
   type ScrapeHealth,

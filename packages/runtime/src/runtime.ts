@@ -491,6 +491,15 @@ export async function startRuntime<const F extends string = never>(
   // never answers 200 before the process has even begun connecting them.
   const wanted = new Set<number>(shards.shardIds);
   const notReady = () => [...wanted].filter((id) => shardSet.state(id) !== 'ready').sort((a, b) => a - b);
+  // The shards this process is to hold, from the first scrape on (as the plan says), not the ones
+  // whose lease it has taken so far.
+  metrics.shardsOwned.set(wanted.size);
+  for (const id of wanted) {
+    metrics.shardReady.set(label(id), 0);
+    for (const counter of [metrics.shardReconnects, metrics.shardResumes, metrics.shardInvalidSessions]) {
+      counter.inc(label(id), 0);
+    }
+  }
 
   async function addShards(ids: readonly number[]): Promise<void> {
     await Promise.all(
@@ -502,7 +511,7 @@ export async function startRuntime<const F extends string = never>(
           counter.inc(label(id), 0);
         }
         metrics.shardReady.set(label(id), 0);
-        metrics.shardsOwned.set(held.size);
+        metrics.shardsOwned.set(wanted.size);
         try {
           const how = await sessions.claim(id, abort.signal);
           logger.info({ shard: id, how }, how === 'resume' ? 'resuming the saved session' : 'identifying');
@@ -532,7 +541,7 @@ export async function startRuntime<const F extends string = never>(
         wanted.delete(id);
         leaving.delete(id);
         metrics.shardReady.set(label(id), 0);
-        metrics.shardsOwned.set(held.size);
+        metrics.shardsOwned.set(wanted.size);
       }),
     );
   }
@@ -558,7 +567,6 @@ export async function startRuntime<const F extends string = never>(
     });
   if (config.registerCommands) await registerCommands(rest, o.commands, logger);
 
-  metrics.shardsOwned.set(0);
   if (shards.shardIds.length === 0) {
     logger.warn({ dyno: config.sharding.dyno }, 'this dyno owns no shard: more dynos than shards');
   }

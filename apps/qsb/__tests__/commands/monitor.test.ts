@@ -8,6 +8,7 @@ import { DefaultJudgeConfigInput } from '@qsb/canary';
 import type { MetricDeployment } from '@qsb/metrics';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type MonitorTick, monitorCommand } from '../../src/commands/monitor.ts';
 import { serveDeployment } from '../support/deployment.ts';
 import { qsb } from '../support/qsb.ts';
 
@@ -41,9 +42,10 @@ describe('qsb monitor', () => {
     const dir = await tempDir();
     // The default metrics, with errors tolerated up to +0.5 percentage point (a JSON configuration).
     const config = join(dir, 'judge.json');
-    const metrics = DefaultJudgeConfigInput.metrics.map((m) =>
-      m.name === 'errors' ? { ...m, tolerance: { relative: 1.5, absolute: 0.005 } } : m,
-    );
+    // An 8 s window is shorter than the memory trend's warm-up (60 s), which would be awaited.
+    const metrics = DefaultJudgeConfigInput.metrics
+      .filter((m) => m.name !== 'memory-growth')
+      .map((m) => (m.name === 'errors' ? { ...m, tolerance: { relative: 1.5, absolute: 0.005 } } : m));
     await writeFile(config, JSON.stringify({ metrics }));
     const started = Date.now();
     const { code, out, err } = await qsb([
@@ -162,6 +164,39 @@ describe('qsb monitor', () => {
     const verdict = JSON.parse(out);
     expect(verdict.verdict).toBe('continue');
     expect(verdict.summary).toContain('qsb_interactions_total missing on canary');
+  }, 20_000);
+
+  it('hands every tick to onTick: the verdict with its reasons, the scrapes, the last one marked', async () => {
+    const production = await deployment('production', 200, 0.01);
+    const canary = await deployment('canary', 50, 0.3);
+    const ticks: MonitorTick[] = [];
+    const lines: string[] = [];
+    const ctx = {
+      env: {},
+      out: () => {},
+      err: (l: string) => lines.push(l),
+      isTTY: false,
+      signal: new AbortController().signal,
+    };
+    const command = monitorCommand(ctx, { onTick: (tick) => ticks.push(tick) }).exitOverride();
+    await expect(
+      command.parseAsync(
+        [
+          ...['--production', production, '--canary', canary, '--no-dashboard'],
+          ...['--duration', '6s', '--interval', '0.5s', '--min-duration', '1s', '--json'],
+        ],
+        { from: 'user' },
+      ),
+    ).rejects.toThrow('verdict: rollback');
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    expect(ticks.filter((t) => t.last)).toHaveLength(1);
+    const last = ticks.at(-1);
+    expect(last?.last).toBe(true);
+    expect(last?.verdict.verdict).toBe('rollback');
+    expect(last?.verdict.leaningOn).toBe('errors');
+    expect(last?.verdict.reasons.map((r) => r.metric)).toContain('errors');
+    expect(last?.durationSeconds).toBe(6);
+    expect(last?.scrapes.canary).toBe(ticks.length);
   }, 20_000);
 
   it('exits 3 with one line when a target is unreachable', async () => {

@@ -212,9 +212,8 @@ export const DefaultJudgeConfigInput = {
       warmupSeconds: 60,
       // Over 5 minutes, resident memory's own swings (GC, buffers) blur a slope of about 50 MB/h;
       // 150 MB/h (2.5 MB/min) is what the window tells apart. Longer windows can tolerate less.
+      // Awaited (noData: continue): a leak must not be promoted while its trend is still warming up.
       tolerance: { relative: 1, absolute: 150e6 },
-      // A window shorter than the warm-up has no trend to judge; the level still is.
-      noData: 'ignore',
       weight: 1,
       unit: 'bytes/h',
     },

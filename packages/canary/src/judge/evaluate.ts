@@ -150,9 +150,6 @@ function exposure(data: MetricData): { amount: number; unit: string } {
 const fmt = (x: number) =>
   !Number.isFinite(x) ? String(x) : Math.abs(x) >= 100 || x === 0 ? x.toFixed(0) : x.toPrecision(3);
 
-/** A ratio for people: `2.4x`. */
-export const formatRatio = (x: number) => `${fmt(x)}x`;
-
 function explain(
   config: MetricConfig,
   decision: MetricDecision,

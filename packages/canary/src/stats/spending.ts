@@ -20,6 +20,8 @@ export function obrienFlemingSpending(t: number, alpha: number): number {
 
 /** The density of the score process on the continuation region after one look, on a uniform grid. */
 interface LookState {
+  /** Names this look and the ones before it, for the cache (keys stay short however many looks). */
+  readonly id: number;
   readonly fraction: number;
   /** The boundary on the z scale (Infinity: the look could not reject). */
   readonly boundary: number;
@@ -60,7 +62,7 @@ function exceed(prev: LookState | undefined, b: number, t: number): number {
   return p;
 }
 
-function nextLook(prev: LookState | undefined, t: number, alpha: number): LookState {
+function nextLook(prev: LookState | undefined, t: number, alpha: number, id: number): LookState {
   const spent = obrienFlemingSpending(t, alpha);
   const target = spent - (prev?.spent ?? 0);
   const root = Math.sqrt(t);
@@ -95,7 +97,7 @@ function nextLook(prev: LookState | undefined, t: number, alpha: number): LookSt
       density[i] = f;
     }
   }
-  return { fraction: t, boundary, spent, lo: g.lo, step: g.step, density };
+  return { id, fraction: t, boundary, spent, lo: g.lo, step: g.step, density };
 }
 
 /**
@@ -103,13 +105,15 @@ function nextLook(prev: LookState | undefined, t: number, alpha: number): LookSt
  * judge looking after every scrape computes each look once. Pure results; the cache only saves time.
  */
 export interface BoundaryCache {
+  /** Keyed by the previous look's id (or the level, for a first look) and the fraction. */
   readonly looks: Map<string, LookState>;
   readonly limit: number;
+  next: number;
 }
 
 /** A cache for {@link spendingBoundaries}, holding at most `limit` looks. */
 export function createBoundaryCache(limit = 20_000): BoundaryCache {
-  return { looks: new Map(), limit };
+  return { looks: new Map(), limit, next: 0 };
 }
 
 /**
@@ -131,17 +135,16 @@ export function spendingBoundaries(
 ): number[] {
   const out: number[] = [];
   let prev: LookState | undefined;
-  let key = `${alpha}`;
   for (const raw of fractions) {
     const t = Math.min(1, Math.max(1e-4, Math.round(raw * 1e4) / 1e4));
     if (prev && t <= prev.fraction) {
       out.push(Infinity);
       continue;
     }
-    key += `,${t}`;
+    const key = prev ? `#${prev.id},${t}` : `${alpha},${t}`;
     let look = cache.looks.get(key);
     if (!look) {
-      look = nextLook(prev, t, alpha);
+      look = nextLook(prev, t, alpha, cache.next++);
       if (cache.looks.size >= cache.limit) cache.looks.clear();
       cache.looks.set(key, look);
     }
