@@ -91,6 +91,8 @@ export interface RuntimeOptionalOptions<F extends string> {
   readonly sleep: AbortableSleep;
   /** Reconnect backoff: delay after the second consecutive failure, in ms. @defaultValue 1000 */
   readonly backoffBaseMs: number;
+  /** A session lease lives this long unless renewed (every third of it). @defaultValue 15000 */
+  readonly sessionLeaseTtlMs: number;
 }
 
 /** Options of {@link startRuntime}. */
@@ -101,6 +103,7 @@ export const RuntimeDefaults = {
   name: 'qsb-bot',
   intents: GatewayIntentBits.Guilds,
   backoffBaseMs: 1000,
+  sessionLeaseTtlMs: 15_000,
 } as const satisfies Partial<RuntimeOptionalOptions<string>>;
 
 /** A running runtime. */
@@ -349,6 +352,7 @@ export async function startRuntime<const F extends string = never>(
     onWait: (shard, holder) =>
       logger.info({ shard, holder }, 'waiting for the session lease held by another process'),
     now,
+    leaseTtlMs: o.sessionLeaseTtlMs,
     onLost: (shard, reason) => void recover(shard, reason),
     onSlowRenewal: (passMs, leases, ttlMs) =>
       logger.warn(
