@@ -43,7 +43,7 @@ describe('a session lease lost while the process lives', () => {
         ? true
         : undefined,
     );
-    expect(lines.find((l) => l.msg.toString().startsWith('lost') && l.shard === 1)?.reason).toBe(
+    expect(lines.find((l) => String(l.msg).startsWith('lost') && l.shard === 1)?.reason).toBe(
       'held by production/web.2/other',
     );
     await waitFor('the wait for shard 1', () =>

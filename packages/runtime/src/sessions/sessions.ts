@@ -258,8 +258,9 @@ export class SessionBook implements SessionCache {
   }
 
   /**
-   * One renewal pass over every lease held, all at once: a pass takes one store round trip rather than
-   * one per shard, so that 16 leases on a slow file store still renew well inside their TTL. The timer
+   * One renewal pass over every lease held, in one store operation (`renewMany`): a pass takes one lock
+   * and write of the file, or one round trip to Redis, rather than one per shard, so that 16 leases on a
+   * slow file store still renew well inside their TTL. The timer
    * runs it every third of the TTL; a pass already running is joined, not doubled.
    */
   public renewAll(): Promise<void> {
@@ -301,34 +302,40 @@ export class SessionBook implements SessionCache {
 
   async #renewPass(): Promise<void> {
     const started = this.#clock();
-    const leases = [...this.#leases];
-    await Promise.all(leases.map(([shardId, lease]) => this.#renewOne(shardId, lease)));
+    const held = [...this.#leases];
+    if (held.length === 0) return;
+    let renewed: (Lease | undefined)[];
+    try {
+      renewed = await this.#o.store.renewMany(
+        held.map(([, lease]) => lease),
+        this.#ttlMs,
+      );
+    } catch (error) {
+      this.#o.onError(error, `renewing the leases of shards ${held.map(([id]) => id).join(', ')}`);
+      return;
+    }
+    await Promise.all(held.map(([shardId, lease], i) => this.#settle(shardId, lease, renewed[i], started)));
     const passMs = this.#clock() - started;
     if (passMs > this.#ttlMs / 3) {
-      if (!this.#slow) this.#o.onSlowRenewal?.(passMs, leases.length, this.#ttlMs);
+      if (!this.#slow) this.#o.onSlowRenewal?.(passMs, held.length, this.#ttlMs);
       this.#slow = true;
     } else {
       this.#slow = false;
     }
   }
 
-  async #renewOne(shardId: number, lease: Lease): Promise<void> {
-    try {
-      const sent = this.#clock();
-      const renewed = await this.#o.store.renew(lease, this.#ttlMs);
-      // Released or claimed again meanwhile: that newer lease is not this pass's to judge.
-      if (this.#leases.get(shardId) !== lease) return;
-      if (renewed) {
-        this.#leases.set(shardId, renewed);
-        this.#validUntil.set(shardId, sent + this.#ttlMs);
-        return;
-      }
-      this.#leases.delete(shardId);
-      this.#validUntil.delete(shardId);
-      const holder = await this.#o.store.holder(lease.name).catch(() => undefined);
-      this.#o.onLost(shardId, holder ? `held by ${holder.owner}` : 'expired');
-    } catch (error) {
-      this.#o.onError(error, `renewing the lease of shard ${shardId}`);
+  /** Applies one lease's renewal, sent at `sent`: kept, or lost and reported with who holds it now. */
+  async #settle(shardId: number, lease: Lease, renewed: Lease | undefined, sent: number): Promise<void> {
+    // Released or claimed again meanwhile: that newer lease is not this pass's to judge.
+    if (this.#leases.get(shardId) !== lease) return;
+    if (renewed) {
+      this.#leases.set(shardId, renewed);
+      this.#validUntil.set(shardId, sent + this.#ttlMs);
+      return;
     }
+    this.#leases.delete(shardId);
+    this.#validUntil.delete(shardId);
+    const holder = await this.#o.store.holder(lease.name).catch(() => undefined);
+    this.#o.onLost(shardId, holder ? `held by ${holder.owner}` : 'expired');
   }
 }
