@@ -91,7 +91,7 @@ export interface RuntimeOptionalOptions<F extends string> {
   readonly sleep: AbortableSleep;
   /** Reconnect backoff: delay after the second consecutive failure, in ms. @defaultValue 1000 */
   readonly backoffBaseMs: number;
-  /** A session lease lives this long unless renewed (every third of it). @defaultValue 15000 */
+  /** A session lease lives this long unless renewed (every third of it). @defaultValue `QSB_SESSION_LEASE_TTL_MS`, 15000 */
   readonly sessionLeaseTtlMs: number;
 }
 
@@ -103,7 +103,6 @@ export const RuntimeDefaults = {
   name: 'qsb-bot',
   intents: GatewayIntentBits.Guilds,
   backoffBaseMs: 1000,
-  sessionLeaseTtlMs: 15_000,
 } as const satisfies Partial<RuntimeOptionalOptions<string>>;
 
 /** A running runtime. */
@@ -352,7 +351,7 @@ export async function startRuntime<const F extends string = never>(
     onWait: (shard, holder) =>
       logger.info({ shard, holder }, 'waiting for the session lease held by another process'),
     now,
-    leaseTtlMs: o.sessionLeaseTtlMs,
+    leaseTtlMs: o.sessionLeaseTtlMs ?? config.sessionLeaseTtlMs,
     onLost: (shard, reason) => void recover(shard, reason),
     onSlowRenewal: (passMs, leases, ttlMs) =>
       logger.warn(
