@@ -641,6 +641,9 @@ export async function startRuntime<const F extends string = never>(
       },
     });
     await following.step();
+    // The environment's shards counted as wanted until the plan was read; the plan decides now.
+    for (const id of [...wanted]) if (!held.has(id)) wanted.delete(id);
+    metrics.shardsOwned.set(wanted.size);
   }
 
   let stopping: Promise<void> | undefined;
