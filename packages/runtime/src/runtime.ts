@@ -319,6 +319,8 @@ export async function startRuntime<const F extends string = never>(
   const fatal = new Promise<RuntimeError>((resolve) => {
     resolveFatal = resolve;
   });
+  /** Shards being closed and claimed again after a lost lease: a stop waits for them. */
+  const recovering = new Set<Promise<void>>();
   const abort = new AbortController();
   // Every waiting shard listens on it: as many listeners as shards is expected.
   setMaxListeners(0, abort.signal);
@@ -352,7 +354,12 @@ export async function startRuntime<const F extends string = never>(
       logger.info({ shard, holder }, 'waiting for the session lease held by another process'),
     now,
     leaseTtlMs: o.sessionLeaseTtlMs ?? config.sessionLeaseTtlMs,
-    onLost: (shard, reason) => void recover(shard, reason),
+    onLost: (shard, reason) => {
+      const recovery = recover(shard, reason)
+        .catch((error: unknown) => logger.error({ shard, err: error }, 'could not reclaim the shard'))
+        .finally(() => recovering.delete(recovery));
+      recovering.add(recovery);
+    },
     onSlowRenewal: (passMs, leases, ttlMs) =>
       logger.warn(
         { passMs: Math.round(passMs), leases, ttlMs },
@@ -670,6 +677,7 @@ export async function startRuntime<const F extends string = never>(
         await following?.stop();
         abort.abort();
         await adding;
+        await Promise.all(recovering);
         // Close each shard resumably and save its session at the last handled event; from then on the
         // next process answers, and this one only finishes what it already started. With a handoff
         // wait, a shard is given up when its successor asks for it: until then it keeps answering.
