@@ -73,5 +73,25 @@ describe('a session lease lost while the process lives', () => {
     expect(reclaims.map((l) => l.shard).sort()).toEqual([0, 1, 2, 3]);
     expect(String(reclaims[0]?.reason)).toContain('still this process’s by the plan');
     expect(s.stats().shards.every((x) => x.openSessions.length === 1)).toBe(true);
+
+    // The leases taken back are renewed again: after the clock moves, each expires a TTL later.
+    store.clock += 200;
+    const renewed: number[] = [];
+    const poll = async () => {
+      for (const shard of [0, 1, 2, 3]) {
+        const lease = await store.holder(`session:${shard}`);
+        if (lease?.owner.startsWith('production/') && lease.expiresAt === store.clock + 600)
+          renewed[shard] = lease.expiresAt;
+      }
+      return renewed.filter(Boolean).length === 4 ? true : undefined;
+    };
+    let done: true | undefined;
+    await waitFor('the reclaimed leases renewed', () => {
+      void poll().then((v) => {
+        done = v;
+      });
+      return done;
+    });
+    expect(lines.filter((l) => String(l.msg).startsWith('lost'))).toHaveLength(4);
   });
 });

@@ -281,14 +281,21 @@ export class SessionBook implements SessionCache {
 
   /** The next pass starts one interval after the previous one started, or at once if that was slower. */
   #schedule(delayMs: number): void {
-    this.#renewTimer = setTimeout(() => {
+    const timer = setTimeout(() => {
       const started = this.#clock();
       void this.renewAll().then(() => {
-        if (this.#renewTimer === undefined || this.#leases.size === 0) return;
+        // Stopped (or stopped and started again) meanwhile: that other chain of passes goes on alone.
+        if (this.#renewTimer !== timer) return;
+        // Every lease gone (released or lost): the next claim starts a new chain.
+        if (this.#leases.size === 0) {
+          this.#renewTimer = undefined;
+          return;
+        }
         this.#schedule(Math.max(0, this.#intervalMs - (this.#clock() - started)));
       });
     }, delayMs);
-    this.#renewTimer.unref();
+    timer.unref();
+    this.#renewTimer = timer;
   }
 
   #stopRenewing(): void {
