@@ -179,7 +179,7 @@ describe('the dashboard in Chromium', () => {
     const run = startQsb([
       'analyze',
       ...['--baseline', join(dir, 'production.prom'), '--canary', join(dir, 'canary.prom')],
-      ...['--min-duration', '50s', '--dashboard'],
+      ...['--min-duration', '50s', '--duration', '60s', '--dashboard'],
     ]);
     const url = await run.url;
     expect(url).not.toBe('');

@@ -196,7 +196,9 @@ describe('router properties', () => {
     );
   });
 
-  it('bounds the time a guild has no answering process by the lease time when nobody is late', async () => {
+  it('bounds the time a guild has no answering process by the lease time when nobody is late', {
+    timeout: 60_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(

@@ -91,6 +91,8 @@ export interface RuntimeOptionalOptions<F extends string> {
   readonly sleep: AbortableSleep;
   /** Reconnect backoff: delay after the second consecutive failure, in ms. @defaultValue 1000 */
   readonly backoffBaseMs: number;
+  /** A session lease lives this long unless renewed (every third of it). @defaultValue `QSB_SESSION_LEASE_TTL_MS`, 15000 */
+  readonly sessionLeaseTtlMs: number;
 }
 
 /** Options of {@link startRuntime}. */
@@ -317,6 +319,8 @@ export async function startRuntime<const F extends string = never>(
   const fatal = new Promise<RuntimeError>((resolve) => {
     resolveFatal = resolve;
   });
+  /** Shards being closed and claimed again after a lost lease: a stop waits for them. */
+  const recovering = new Set<Promise<void>>();
   const abort = new AbortController();
   // Every waiting shard listens on it: as many listeners as shards is expected.
   setMaxListeners(0, abort.signal);
@@ -348,10 +352,19 @@ export async function startRuntime<const F extends string = never>(
     sleep,
     onWait: (shard, holder) =>
       logger.info({ shard, holder }, 'waiting for the session lease held by another process'),
-    onLost: (shard) => {
-      logger.error({ shard }, 'lost the session lease: closing the shard');
-      void removeShards([shard], false);
+    now,
+    leaseTtlMs: o.sessionLeaseTtlMs ?? config.sessionLeaseTtlMs,
+    onLost: (shard, reason) => {
+      const recovery = recover(shard, reason)
+        .catch((error: unknown) => logger.error({ shard, err: error }, 'could not reclaim the shard'))
+        .finally(() => recovering.delete(recovery));
+      recovering.add(recovery);
     },
+    onSlowRenewal: (passMs, leases, ttlMs) =>
+      logger.warn(
+        { passMs: Math.round(passMs), leases, ttlMs },
+        'renewing the session leases took over a third of their TTL: the store is too slow for this load',
+      ),
     onError: (error, what) => logger.error({ err: error }, `store error ${what}`),
   });
 
@@ -382,7 +395,8 @@ export async function startRuntime<const F extends string = never>(
   };
   const listener: ShardListener = {
     dispatch(shardId, payload: GatewayDispatchPayload) {
-      if (leaving.has(shardId) || !held.has(shardId)) return;
+      // Without a lease surely held, another process may answer on this shard: this one stays silent.
+      if (leaving.has(shardId) || !held.has(shardId) || !sessions.mayAct(shardId)) return;
       sessions.handled(shardId, payload.s);
       metrics.gatewayDispatches.inc({ event: payload.t });
       if (
@@ -527,7 +541,7 @@ export async function startRuntime<const F extends string = never>(
   async function removeShards(ids: readonly number[], save = true): Promise<void> {
     await Promise.all(
       ids.map(async (id) => {
-        if (!held.has(id)) return;
+        if (!held.has(id) || (leaving.has(id) && save)) return;
         leaving.add(id);
         sessions.keep(id);
         await shardSet.remove(id);
@@ -547,6 +561,35 @@ export async function startRuntime<const F extends string = never>(
         metrics.shardsOwned.set(wanted.size);
       }),
     );
+  }
+
+  /** Whether `shardId` is still this process's: by the routing plan under live routing, else by the shard plan. */
+  const stillOurs = (shardId: number) =>
+    routing ? (member?.wantedShards().includes(shardId) ?? false) : shards.shardIds.includes(shardId);
+
+  /**
+   * A lease lost while the process lives (a renewal too late, the store away): stop answering on the
+   * shard at once, close it, and, if it is still this process's, claim it again as at boot (wait for
+   * the lease, resume what the store offers, else identify on the schedule).
+   */
+  async function recover(shardId: number, reason: string): Promise<void> {
+    if (!held.has(shardId) || leaving.has(shardId)) return;
+    leaving.add(shardId);
+    logger.error({ shard: shardId, reason }, 'lost the session lease: stopped answering on the shard');
+    await removeShards([shardId], false);
+    if (abort.signal.aborted) return;
+    if (!stillOurs(shardId)) {
+      logger.info(
+        { shard: shardId, reason: 'no longer this process’s by the plan' },
+        'not reclaiming the shard',
+      );
+      return;
+    }
+    logger.info(
+      { shard: shardId, reason: `lease ${reason}; still this process’s by the plan` },
+      'reclaiming the shard',
+    );
+    await addShards([shardId]);
   }
 
   const server = createHttpServer({
@@ -644,6 +687,7 @@ export async function startRuntime<const F extends string = never>(
         await following?.stop();
         abort.abort();
         await adding;
+        await Promise.all(recovering);
         // Close each shard resumably and save its session at the last handled event; from then on the
         // next process answers, and this one only finishes what it already started. With a handoff
         // wait, a shard is given up when its successor asks for it: until then it keeps answering.

@@ -162,6 +162,27 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       expect(await under.store.release(a)).toBe(false);
     });
 
+    it('renews several leases in one call: each held one with its token, undefined for each lost one, in order', async () => {
+      const under = await open();
+      const other = await under.another();
+      const a = (await under.store.acquire('session:0', 'canary/1', ttl)) as Lease;
+      const b = (await under.store.acquire('session:1', 'canary/1', 100 * ttl)) as Lease;
+      const c = (await under.store.acquire('session:2', 'canary/1', 100 * ttl)) as Lease;
+      await under.advance(ttl + 1);
+      // session:0 expired and was taken; session:2 was released: only session:1 is still held.
+      const taken = (await other.acquire('session:0', 'production/1', 100 * ttl)) as Lease;
+      expect(await under.store.release(c)).toBe(true);
+      const renewed = await under.store.renewMany([a, b, c], 200 * ttl);
+      expect(renewed[0]).toBeUndefined();
+      expect(renewed[1]).toMatchObject({ name: 'session:1', owner: 'canary/1', token: b.token });
+      expect(renewed[1]?.expiresAt).toBeGreaterThan(b.expiresAt);
+      expect(renewed[2]).toBeUndefined();
+      expect(renewed).toHaveLength(3);
+      expect(await other.holder('session:1')).toEqual(renewed[1]);
+      expect(await other.holder('session:0')).toEqual(taken);
+      expect(await under.store.renewMany([], ttl)).toEqual([]);
+    });
+
     it('watches a key: the current record first, then each change, then its deletion', async () => {
       const under = await open();
       const writer = await under.another();

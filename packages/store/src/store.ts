@@ -76,6 +76,12 @@ export interface Store {
   acquire(name: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
   /** Extends a lease still held by its owner with the same token; undefined when it was lost. */
   renew(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  /**
+   * {@link Store.renew} for several leases in one operation (one lock and write of the file, one round
+   * trip to Redis), so that a process renews all its leases in the time of one. Returns, in order, each
+   * renewed lease or undefined for each one lost.
+   */
+  renewMany(leases: readonly Lease[], ttlMs: number): Promise<(Lease | undefined)[]>;
   /** Gives the lease up if still held with that token. Returns whether it was. */
   release(lease: Lease): Promise<boolean>;
   /** The unexpired lease on `name`, if any. */

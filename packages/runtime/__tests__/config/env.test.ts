@@ -14,6 +14,8 @@ describe('parseRuntimeEnv', () => {
     expect(config.port).toBe(3000);
     expect(config.registerCommands).toBe(true);
     expect(config.identifyWindowMs).toBe(5000);
+    expect(config.sessionLeaseTtlMs).toBe(15_000);
+    expect(parseRuntimeEnv({ ...base, QSB_SESSION_LEASE_TTL_MS: '3000' }).sessionLeaseTtlMs).toBe(3000);
   });
 
   it('makes the canary at debug, which does not register commands', () => {
@@ -69,6 +71,10 @@ describe('parseRuntimeEnv', () => {
     [{ QSB_STORE: 'postgres://x' }, 'QSB_STORE="postgres://x" is not a store; allowed: memory:, file:PATH'],
     [{ QSB_STORE: 'file:' }, 'QSB_STORE="file:" names no file'],
     [{ QSB_IDENTIFY: 'fast' }, 'QSB_IDENTIFY="fast": must be schedule or store'],
+    [
+      { QSB_SESSION_LEASE_TTL_MS: '100' },
+      'QSB_SESSION_LEASE_TTL_MS="100": must be an integer from 300 to 300000',
+    ],
   ])('refuses %j with one line', (override, message) => {
     const env: Record<string, string | undefined> = { ...base, ...override };
     let error: unknown;

@@ -61,6 +61,11 @@ export class TestStore implements Store {
     if (!held || held.token !== lease.token) return undefined;
     return this.#acquire(lease.name, lease.owner, ttlMs);
   }
+  async renewMany(leases: readonly Lease[], ttlMs: number): Promise<(Lease | undefined)[]> {
+    const renewed: (Lease | undefined)[] = [];
+    for (const lease of leases) renewed.push(await this.renew(lease, ttlMs));
+    return renewed;
+  }
   async release(lease: Lease): Promise<boolean> {
     const held = this.#holder(lease.name);
     if (!held || held.token !== lease.token) return false;

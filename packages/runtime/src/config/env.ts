@@ -47,6 +47,11 @@ export interface RuntimeConfig {
    * process has asked for its session (Heroku starts the new dyno as it stops the old one).
    */
   readonly handoffWaitMs: number;
+  /**
+   * `QSB_SESSION_LEASE_TTL_MS`: how long a session lease lives unless renewed (every third of it). Shorter
+   * hands a dead process's shards over sooner; longer tolerates a slower store.
+   */
+  readonly sessionLeaseTtlMs: number;
   /** The feature-flag file, and an Unleash server if one is configured. */
   readonly flagsFile: string;
   readonly unleash: UnleashServerOptions | undefined;
@@ -71,6 +76,7 @@ export const RuntimeConfigDefaults = {
   version: 'dev',
   shutdownGraceMs: 25_000,
   handoffWaitMs: 10_000,
+  sessionLeaseTtlMs: 15_000,
   flagsFile: 'flags/features.json',
 } as const;
 
@@ -249,6 +255,8 @@ export function parseRuntimeEnv(env: Env): RuntimeConfig {
     registerCommands: readBool(env, 'REGISTER_COMMANDS') ?? isFirstProductionDyno,
     shutdownGraceMs,
     handoffWaitMs,
+    sessionLeaseTtlMs:
+      readInt(env, 'QSB_SESSION_LEASE_TTL_MS', 300, 300_000) ?? RuntimeConfigDefaults.sessionLeaseTtlMs,
     flagsFile: env.FLAGS_FILE ?? RuntimeConfigDefaults.flagsFile,
     unleash,
     flagsFileSet: env.FLAGS_FILE !== undefined,

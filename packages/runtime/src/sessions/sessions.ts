@@ -28,8 +28,18 @@ export interface SessionBookOptions {
   readonly sleep: AbortableSleep;
   /** Called once when a lease is held by someone else, with its holder. */
   readonly onWait?: (shardId: number, holder: string) => void;
-  /** Called when this process lost a lease it held (it must stop acting on the shard). */
-  readonly onLost: (shardId: number) => void;
+  /**
+   * Called once when this process lost a lease it held, with why (`expired`, `held by <owner>`): it must
+   * stop acting on the shard at once, since another process may hold it now.
+   */
+  readonly onLost: (shardId: number, reason: string) => void;
+  /**
+   * Called once when a renewal pass took longer than a third of the TTL (a store too slow for this many
+   * leases), and again only after a pass kept up in between.
+   */
+  readonly onSlowRenewal?: (passMs: number, leases: number, ttlMs: number) => void;
+  /** Monotonic clock in ms, to time renewal passes. @defaultValue `performance.now` */
+  readonly now?: () => number;
   readonly onError: (error: unknown, what: string) => void;
   /**
    * Keeps this deployment's sessions apart from the other's (`session:canary:3`): under live routing
@@ -81,7 +91,11 @@ export class SessionBook implements SessionCache {
   readonly #sessions = new Map<number, SessionInfo>();
   readonly #handled = new Map<number, number>();
   readonly #leases = new Map<number, Lease>();
+  /** Per lease, until when (this process's clock) it is surely still held: its TTL from the request. */
+  readonly #validUntil = new Map<number, number>();
   #renewTimer: NodeJS.Timeout | undefined;
+  #renewing: Promise<void> | undefined;
+  #slow = false;
   /** Shards being saved: the null `@discordjs/ws` writes while closing them must not erase their session. */
   readonly #keep = new Set<number>();
 
@@ -117,6 +131,15 @@ export class SessionBook implements SessionCache {
   }
 
   /**
+   * Whether this process may act on `shardId` now: it holds the lease and its TTL, counted from when the
+   * last acquire or renewal was sent, has not run out. A renewal that is late (a slow store) stops the
+   * answers before the store lets anyone else take the lease, not after this process hears of it.
+   */
+  public mayAct(shardId: number): boolean {
+    return this.#leases.has(shardId) && this.#clock() < (this.#validUntil.get(shardId) ?? 0);
+  }
+
+  /**
    * Waits until this process holds the lease of `shardId`'s session, then loads the saved session (when
    * fresh and for the same shard count) so that the shard resumes it. Returns whether one was loaded.
    */
@@ -125,9 +148,11 @@ export class SessionBook implements SessionCache {
     let told = false;
     for (;;) {
       signal.throwIfAborted();
+      const asked = this.#clock();
       const lease = await store.acquire(sessionLease(shardId, this.#o.namespace), owner, this.#ttlMs);
       if (lease) {
         this.#leases.set(shardId, lease);
+        this.#validUntil.set(shardId, asked + this.#ttlMs);
         this.#startRenewing();
         break;
       }
@@ -212,10 +237,17 @@ export class SessionBook implements SessionCache {
     return saved;
   }
 
-  /** Gives `shardId`'s lease up without saving anything. */
+  /**
+   * Gives `shardId`'s lease up without saving anything, and forgets its session: a shard claimed again
+   * later resumes only what the store offers, never a session another holder may have used since.
+   */
   public async release(shardId: number): Promise<void> {
     const lease = this.#leases.get(shardId);
     this.#leases.delete(shardId);
+    this.#validUntil.delete(shardId);
+    this.#keep.delete(shardId);
+    this.#sessions.delete(shardId);
+    this.#handled.delete(shardId);
     if (lease) await this.#o.store.release(lease);
     if (this.#leases.size === 0) this.#stopRenewing();
   }
@@ -225,31 +257,92 @@ export class SessionBook implements SessionCache {
     this.#stopRenewing();
   }
 
+  /**
+   * One renewal pass over every lease held, in one store operation (`renewMany`): a pass takes one lock
+   * and write of the file, or one round trip to Redis, rather than one per shard, so that 16 leases on a
+   * slow file store still renew well inside their TTL. The timer
+   * runs it every third of the TTL; a pass already running is joined, not doubled.
+   */
+  public renewAll(): Promise<void> {
+    this.#renewing ??= this.#renewPass().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  get #intervalMs(): number {
+    return Math.max(50, Math.floor(this.#ttlMs / 3));
+  }
+
   #startRenewing(): void {
     if (this.#renewTimer) return;
-    this.#renewTimer = setInterval(() => void this.#renewAll(), Math.max(50, Math.floor(this.#ttlMs / 3)));
-    this.#renewTimer.unref();
+    this.#schedule(this.#intervalMs);
+  }
+
+  /** The next pass starts one interval after the previous one started, or at once if that was slower. */
+  #schedule(delayMs: number): void {
+    const timer = setTimeout(() => {
+      const started = this.#clock();
+      void this.renewAll().then(() => {
+        // Stopped (or stopped and started again) meanwhile: that other chain of passes goes on alone.
+        if (this.#renewTimer !== timer) return;
+        // Every lease gone (released or lost): the next claim starts a new chain.
+        if (this.#leases.size === 0) {
+          this.#renewTimer = undefined;
+          return;
+        }
+        this.#schedule(Math.max(0, this.#intervalMs - (this.#clock() - started)));
+      });
+    }, delayMs);
+    timer.unref();
+    this.#renewTimer = timer;
   }
 
   #stopRenewing(): void {
-    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
     this.#renewTimer = undefined;
   }
 
-  async #renewAll(): Promise<void> {
-    for (const [shardId, lease] of this.#leases) {
-      try {
-        const renewed = await this.#o.store.renew(lease, this.#ttlMs);
-        if (this.#leases.get(shardId) !== lease) continue;
-        if (renewed) {
-          this.#leases.set(shardId, renewed);
-        } else {
-          this.#leases.delete(shardId);
-          this.#o.onLost(shardId);
-        }
-      } catch (error) {
-        this.#o.onError(error, `renewing the lease of shard ${shardId}`);
-      }
+  #clock(): number {
+    return (this.#o.now ?? performance.now.bind(performance))();
+  }
+
+  async #renewPass(): Promise<void> {
+    const started = this.#clock();
+    const held = [...this.#leases];
+    if (held.length === 0) return;
+    let renewed: (Lease | undefined)[];
+    try {
+      renewed = await this.#o.store.renewMany(
+        held.map(([, lease]) => lease),
+        this.#ttlMs,
+      );
+    } catch (error) {
+      this.#o.onError(error, `renewing the leases of shards ${held.map(([id]) => id).join(', ')}`);
+      return;
     }
+    await Promise.all(held.map(([shardId, lease], i) => this.#settle(shardId, lease, renewed[i], started)));
+    const passMs = this.#clock() - started;
+    if (passMs > this.#ttlMs / 3) {
+      if (!this.#slow) this.#o.onSlowRenewal?.(passMs, held.length, this.#ttlMs);
+      this.#slow = true;
+    } else {
+      this.#slow = false;
+    }
+  }
+
+  /** Applies one lease's renewal, sent at `sent`: kept, or lost and reported with who holds it now. */
+  async #settle(shardId: number, lease: Lease, renewed: Lease | undefined, sent: number): Promise<void> {
+    // Released or claimed again meanwhile: that newer lease is not this pass's to judge.
+    if (this.#leases.get(shardId) !== lease) return;
+    if (renewed) {
+      this.#leases.set(shardId, renewed);
+      this.#validUntil.set(shardId, sent + this.#ttlMs);
+      return;
+    }
+    this.#leases.delete(shardId);
+    this.#validUntil.delete(shardId);
+    const holder = await this.#o.store.holder(lease.name).catch(() => undefined);
+    this.#o.onLost(shardId, holder ? `held by ${holder.owner}` : 'expired');
   }
 }

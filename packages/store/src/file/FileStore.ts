@@ -94,6 +94,12 @@ export class FileStore implements Store {
     return this.update((state, now) => ops.renew(state, lease, ttlMs, now));
   }
 
+  public async renewMany(leases: readonly Lease[], ttlMs: number): Promise<(Lease | undefined)[]> {
+    checkTtl(ttlMs);
+    if (leases.length === 0) return [];
+    return this.update((state, now) => leases.map((lease) => ops.renew(state, lease, ttlMs, now)));
+  }
+
   public async release(lease: Lease): Promise<boolean> {
     return this.update((state, now) => ops.release(state, lease, now));
   }

@@ -76,6 +76,13 @@ export class MemoryStore implements Store {
     return ops.renew(this.open(), lease, ttlMs, this.clock());
   }
 
+  public async renewMany(leases: readonly Lease[], ttlMs: number): Promise<(Lease | undefined)[]> {
+    checkTtl(ttlMs);
+    const state = this.open();
+    const now = this.clock();
+    return leases.map((lease) => ops.renew(state, lease, ttlMs, now));
+  }
+
   public async release(lease: Lease): Promise<boolean> {
     return ops.release(this.open(), lease, this.clock());
   }

@@ -148,6 +148,13 @@ export class RedisStore implements Store {
     return expiresAt === null ? undefined : { ...lease, expiresAt: Number(expiresAt) };
   }
 
+  public async renewMany(leases: readonly Lease[], ttlMs: number): Promise<(Lease | undefined)[]> {
+    this.ensureOpen();
+    checkTtl(ttlMs);
+    // Sent together on one connection without waiting for each reply: one round trip for all.
+    return Promise.all(leases.map((lease) => this.renew(lease, ttlMs)));
+  }
+
   public async release(lease: Lease): Promise<boolean> {
     this.ensureOpen();
     return (await this.client.qsbRelease(this.leaseOf(lease.name), lease.owner, lease.token)) === 1;
