@@ -20,6 +20,9 @@ const member = new RouteMember({
 
 const clients = new Map<number, Client>();
 const ready = new Set<number>();
+// As the runtime does: an interaction delivered twice to this process (two sessions on one shard while
+// one is replaced, a replay on resume) is decided once.
+const seen = new Set<string>();
 
 function connect(shard: number): void {
   const client = new Client({
@@ -33,7 +36,9 @@ function connect(shard: number): void {
     print({ msg: 'shard ready', shard });
   });
   client.on(Events.InteractionCreate, (interaction) => {
-    if (!interaction.isChatInputCommand()) return;
+    if (!interaction.isChatInputCommand() || seen.has(interaction.id)) return;
+    seen.add(interaction.id);
+    if (seen.size > 10_000) seen.delete(seen.values().next().value as string);
     const decision = member.decide(shard, interaction.id);
     if (!decision.answer) return;
     interaction.reply({ content: `${deployment} ${decision.reason}` }).catch((error: Error) => {

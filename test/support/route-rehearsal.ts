@@ -29,6 +29,8 @@ export interface Outcomes {
   readonly one: number;
   readonly twoOrMore: number;
   readonly total: number;
+  /** The interactions answered more than once: shard, creation and answer times, who answered. */
+  readonly twice: string[];
 }
 
 /**
@@ -173,11 +175,18 @@ export async function startRehearsal(
         .stats()
         .interactions.list.filter((i) => i.dispatchedAt >= from && i.dispatchedAt <= to);
       const count = (n: (answers: number) => boolean) => list.filter((i) => n(i.answers.length)).length;
+      const twice = list
+        .filter((i) => i.answers.length >= 2)
+        .map(
+          (i) =>
+            `shard ${i.shardId} created ${i.dispatchedAt - from} ms: ${i.answers.map((a) => `${a.userAgent?.split(' ').at(-1)} at +${a.at - i.dispatchedAt} ms`).join(', ')}`,
+        );
       return {
         zero: count((a) => a === 0),
         one: count((a) => a === 1),
         twoOrMore: count((a) => a >= 2),
         total: list.length,
+        twice,
       };
     },
     identifiedSince: (index) =>

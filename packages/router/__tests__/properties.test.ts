@@ -65,12 +65,34 @@ class Refresh implements fc.AsyncCommand<Model, Real> {
 }
 
 class RouterStep implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly lagMs = 0) {}
   check = () => true;
   async run(m: Model, w: Real) {
-    await w.router.step();
+    w.routerLagMs = this.lagMs;
+    try {
+      await w.router.step();
+    } finally {
+      w.routerLagMs = 0;
+    }
     check(m, w);
   }
-  toString = () => 'routerStep';
+  toString = () => (this.lagMs === 0 ? 'routerStep' : `routerStep(slow write ${this.lagMs} ms)`);
+}
+
+/** The process's next refresh writes through a slow store: stamped `ms` before they are visible. */
+class SlowWrites implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly i: number,
+    readonly ms: number,
+  ) {}
+  check = () => true;
+  async run(m: Model, w: Real) {
+    const p = proc(w, this.i);
+    p.writeLagMs = this.ms;
+    await w.refresh(p);
+    check(m, w);
+  }
+  toString = () => `slowWrites(${this.i}, ${this.ms})`;
 }
 
 class Begin implements fc.AsyncCommand<Model, Real> {
@@ -144,6 +166,10 @@ const commands = (processes: number) =>
       fc.nat(processes - 1).map((i) => new Refresh(i)),
       fc.nat(processes - 1).map((i) => new Refresh(i)),
       fc.constant(new RouterStep()),
+      fc.integer({ min: 1, max: 3000 }).map((ms) => new RouterStep(ms)),
+      fc
+        .tuple(fc.nat(processes - 1), fc.integer({ min: 1, max: 4000 }))
+        .map(([i, ms]) => new SlowWrites(i, ms)),
       fc.constantFrom(0, 20, 50, 100).map((p) => new Begin(p)),
       fc.nat(processes - 1).map((i) => new Crash(i)),
       fc.nat(processes - 1).map((i) => new Restart(i)),
@@ -153,7 +179,7 @@ const commands = (processes: number) =>
   );
 
 describe('router properties', () => {
-  it('never lets two processes answer one interaction, over random moves, crashes, expiries and late watchers', {
+  it('never lets two processes answer one interaction, over random moves, crashes, expiries, late watchers and slow writes', {
     timeout: 120_000,
   }, async () => {
     await fc.assert(

@@ -23,10 +23,11 @@ describe('router', () => {
     expect(transitions).toEqual([
       expect.stringMatching(/^route Stable -> Connecting: move 20% -> 50%: receivers connect 3 shard/),
       expect.stringMatching(/^route Connecting -> CuttingOver: every receiver is READY on its 3 shard/),
+      expect.stringMatching(/^route CuttingOver: cutover at .* confirmed: visible to every reader by /),
       expect.stringMatching(/^route CuttingOver -> Draining/),
       expect.stringMatching(/^route Draining -> Stable: move to 50% done/),
     ]);
-    expect(plan.epoch).toBe(5);
+    expect(plan.epoch).toBe(6);
     const [production, canary] = world.procs;
     await run(world, 2000);
     expect(canary?.member.wantedShards()).toEqual([1, 2, 3, 4, 5]);
@@ -56,6 +57,43 @@ describe('router', () => {
       answer: true,
       reason: 'owner',
     });
+  });
+
+  it('holds the receiver back when the commit of the cutover became visible late, so that no giver on an older view answers with it', async () => {
+    const world = new World({ shardCount: 10, percent: 20 });
+    const [production, canary] = world.procs as [Proc, Proc];
+    await run(world, 1500);
+    await world.router.begin(50);
+    // Until every receiver is READY and acknowledged, so that the next step commits the cutover.
+    for (let i = 0; i < 4 && (await world.router.status()).plan.phase === 'Connecting'; i++) {
+      await world.refreshAll();
+      const status = await world.router.status();
+      if (status.waitingFor.length === 0) break;
+      world.advance(250);
+    }
+    // Production reads the plan (Connecting) just before the commit lands; the commit was stamped
+    // 1500 ms before it became visible, so T is only 500 ms ahead.
+    await world.refresh(production);
+    world.routerLagMs = 1500;
+    await world.router.step();
+    world.routerLagMs = 0;
+    await world.refresh(canary);
+    const plan = canary.member.plan;
+    expect(plan?.phase).toBe('CuttingOver');
+    const T = plan?.cutoverAt ?? 0;
+    expect(T - world.clock).toBe(500);
+    // At T + 200 production's view of Connecting is 700 ms old, still fresh: it answers by the old rule.
+    world.advance(700);
+    const at = snowflakeAt(T + 200);
+    expect(production.member.plan?.phase).toBe('Connecting');
+    expect(production.member.decide(3, at)).toMatchObject({ answer: true, reason: 'owner' });
+    expect(canary.member.decide(3, at)).toMatchObject({ answer: false, reason: 'cutover-settling' });
+    // Once every view from before the commit has aged out, the receiver answers.
+    world.advance(400);
+    await world.refreshAll();
+    const later = snowflakeAt(world.clock);
+    expect(production.member.decide(3, later).answer).toBe(false);
+    expect(canary.member.decide(3, later)).toMatchObject({ answer: true, reason: 'owner' });
   });
 
   it('aborts when a receiver reports nothing READY by the deadline; the giver never stopped answering', async () => {

@@ -22,6 +22,7 @@ export {
   checkPercent,
   DefaultRouteTimings,
   initialPlan,
+  movedAtCutover,
   moving,
   movingShards,
   ownerAt,

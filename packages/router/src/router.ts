@@ -148,7 +148,9 @@ export function createRouter(options: RouterOptions): Router {
           percent: plan.percent,
           move: plan.move?.id,
         },
-        `route ${current.plan.phase} -> ${plan.phase}: ${plan.reason}`,
+        current.plan.phase === plan.phase
+          ? `route ${plan.phase}: ${plan.reason}`
+          : `route ${current.plan.phase} -> ${plan.phase}: ${plan.reason}`,
       );
     }
     return written;

@@ -86,7 +86,7 @@ describe('qsb route', () => {
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({
       dryRun: false,
-      result: { phase: 'Stable', percent: 50, epoch: 5 },
+      result: { phase: 'Stable', percent: 50, epoch: 6 },
     });
     const status = await qsb(['route', '--status'], env);
     expect(status.out).toContain('canary at 50%, Stable, epoch 5');

@@ -20,7 +20,10 @@ const cutOver: RoutingPlan = {
   previousPercent: 20,
   percent: 50,
   cutoverAt: T,
+  cutoverVisibleBy: T - 1900,
 };
+// The same cutover before the router confirmed it: each process goes by when it first read it.
+const { cutoverVisibleBy: _confirmed, ...unconfirmed } = cutOver;
 const connecting: RoutingPlan = {
   ...stable,
   epoch: 2,
@@ -79,6 +82,18 @@ describe('shouldAnswer', () => {
     [stable, production, 0, NOW - 6000, alive, false, 'too-old'],
     [stable, production, 0, NOW, { viewAt: NOW - 100, canaryMembers: [1] }, false, 'lease-lost'],
     [stable, production, 0, NOW, { viewAt: NOW - 1500, canaryMembers: [1] }, true, 'owner'],
+    // A commit read by this process well ahead of T: the new owner answers from T.
+    [unconfirmed, canary, 4, T, { ...alive, cutoverSeenAt: T - 1900 }, true, 'owner'],
+    // A commit that became visible late (read 200 ms before T): views from before it live until
+    // then plus maxViewAge, so the new owner waits that long; the old owner has stopped at T.
+    [unconfirmed, canary, 4, T, { ...alive, cutoverSeenAt: T - 200 }, false, 'cutover-settling'],
+    [unconfirmed, production, 4, T, { ...alive, cutoverSeenAt: T - 200 }, false, 'canary-alive'],
+    [unconfirmed, canary, 4, T + 800, { ...alive, cutoverSeenAt: T - 200 }, true, 'owner'],
+    [unconfirmed, canary, 4, T, alive, false, 'cutover-settling'],
+    [{ ...cutOver, cutoverVisibleBy: T - 200 }, canary, 4, T + 799, alive, false, 'cutover-settling'],
+    // Shards that did not move are not held back.
+    [unconfirmed, canary, 1, T, { ...alive, cutoverSeenAt: T - 200 }, true, 'owner'],
+    [unconfirmed, production, 7, T, { ...alive, cutoverSeenAt: T - 200 }, true, 'owner'],
   ] as const)('vector %#', (plan, self, shard, created, leases, answer, reason) => {
     const decision = shouldAnswer(plan, self, shard, snowflakeAt(created), NOW, leases);
     expect(decision).toMatchObject({ answer, reason });

@@ -1,4 +1,4 @@
-import { MemoryStore } from '@qsb/store';
+import { MemoryStore, type Store } from '@qsb/store';
 import {
   createRouter,
   RouteMember,
@@ -19,7 +19,14 @@ export interface Proc {
   /** Shards it holds sessions on (connected instantly at each refresh, closed when no longer wanted). */
   sessions: Set<number>;
   restarts: number;
+  /**
+   * A slow store for this process's next refresh: its writes are stamped this long before they become
+   * visible (the store read its clock, then the write stalled), as a file store under I/O pressure does.
+   */
+  writeLagMs: number;
 }
+
+const Writes = ['acquire', 'renew', 'renewMany', 'release', 'compareAndSet', 'set', 'delete'] as const;
 
 export const T0 = 1_800_000_000_000;
 
@@ -29,7 +36,14 @@ export const T0 = 1_800_000_000_000;
  */
 export class World {
   public clock = T0;
-  public readonly store = new MemoryStore({ now: () => this.clock });
+  /** How far in the past the write under way is stamped (see {@link Proc.writeLagMs}). */
+  private stampLagMs = 0;
+  public readonly store = new MemoryStore({ now: () => this.clock - this.stampLagMs });
+  /**
+   * A slow store for the router's next step: it read the store's clock this long before its write
+   * became visible, so the cutover it commits is that much closer than it planned.
+   */
+  public routerLagMs = 0;
   public readonly router: Router;
   public readonly procs: Proc[] = [];
   public readonly log: string[] = [];
@@ -50,8 +64,14 @@ export class World {
       info: (_: object, m: string) => this.log.push(m),
       warn: (_: object, m: string) => this.log.push(m),
     };
+    const routerStore = new Proxy(this.store, {
+      get: (target, key, receiver) => {
+        if (key !== 'now') return Reflect.get(target, key, receiver);
+        return async () => (await target.now()) - this.routerLagMs;
+      },
+    }) as Store;
     this.router = createRouter({
-      store: this.store,
+      store: routerStore,
       logger,
       sleep: async (ms) => {
         // While the router waits, the processes refresh on their own timers.
@@ -70,14 +90,33 @@ export class World {
         lateUntil: 0,
         sessions: new Set(),
         restarts: 0,
+        writeLagMs: 0,
       });
     }
+  }
+
+  /** The store as one process sees it: its writes stamped `writeLagMs` in the past. */
+  private storeOf(name: string): Store {
+    return new Proxy(this.store, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver);
+        if (!(Writes as readonly PropertyKey[]).includes(key) || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          this.stampLagMs = this.procs.find((p) => p.name === name)?.writeLagMs ?? 0;
+          try {
+            return await value.apply(target, args);
+          } finally {
+            this.stampLagMs = 0;
+          }
+        };
+      },
+    }) as Store;
   }
 
   private newMember(self: RouteSelf, name: string, restarts: number): RouteMember {
     const dynos = this.dynos;
     return new RouteMember({
-      store: this.store,
+      store: this.storeOf(name),
       self,
       boot: { ...this.boot, dynos },
       logger: silentLogger,
@@ -93,7 +132,11 @@ export class World {
   /** One refresh of a running, not late process; then it connects what it wants and closes the rest. */
   public async refresh(proc: Proc): Promise<void> {
     if (!proc.alive || this.clock < proc.lateUntil) return;
-    await proc.member.refresh();
+    try {
+      await proc.member.refresh();
+    } finally {
+      proc.writeLagMs = 0;
+    }
     proc.sessions = new Set(proc.member.wantedShards());
     proc.member.setReady(proc.sessions);
   }

@@ -1,5 +1,5 @@
 import type { Deployment } from '@qsb/sharding';
-import { movingShards, type RouteOwner, type RoutingPlan, ruleOwner } from '../plan/plan.ts';
+import { movedAtCutover, movingShards, type RouteOwner, type RoutingPlan, ruleOwner } from '../plan/plan.ts';
 
 /** The process deciding: its deployment and its dyno (1-based). */
 export interface RouteSelf {
@@ -29,6 +29,12 @@ export interface LeaseView {
    * ones, which the canary may have answered before it died).
    */
   readonly canaryAbsentSince?: Readonly<Record<number, number>>;
+  /**
+   * When this process first read the plan's current cutover (store clock, taken after the read: never
+   * earlier than the commit was visible). Used while the router has not yet confirmed the commit
+   * (`plan.cutoverVisibleBy`); unknown counts as now.
+   */
+  readonly cutoverSeenAt?: number;
 }
 
 /** Why a process answers an interaction or leaves it. */
@@ -42,7 +48,8 @@ export type AnswerReason =
   | 'lease-lost'
   | 'lease-too-new'
   | 'canary-alive'
-  | 'before-failover';
+  | 'before-failover'
+  | 'cutover-settling';
 
 /** The decision for one interaction. */
 export interface AnswerDecision {
@@ -83,6 +90,11 @@ export function snowflakeAt(ms: number): string {
  *   take the bot down), except the shards of a move it has seen start: no cutover can be committed
  *   without its acknowledgement of the move, so a stale view of `Stable` is still right.
  * - An interaction older than `interactionMaxAgeMs` is left: Discord no longer accepts an answer.
+ * - On a shard that changed owner at the last cutover, the new owner answers an interaction created
+ *   from T on only once every view from before the commit has aged out: created at or after the time
+ *   the commit was visible (`plan.cutoverVisibleBy`, else when this process first read it) plus
+ *   `maxViewAgeMs`. Normally that is before T; a commit slowed by the store delays the new owner
+ *   instead of letting a giver on its older view answer past T.
  */
 export function shouldAnswer(
   plan: RoutingPlan,
@@ -98,6 +110,13 @@ export function shouldAnswer(
   const { timings } = plan;
   if (now - createdAt > timings.interactionMaxAgeMs) return decide(false, 'too-old');
   const fresh = now - leases.viewAt < timings.maxViewAgeMs;
+  const answer = (reason: 'owner' | 'failover'): AnswerDecision => {
+    if (createdAt >= plan.cutoverAt && movedAtCutover(plan, shardId)) {
+      const visibleBy = plan.cutoverVisibleBy ?? leases.cutoverSeenAt ?? now;
+      if (createdAt < visibleBy + timings.maxViewAgeMs) return decide(false, 'cutover-settling');
+    }
+    return decide(true, reason);
+  };
 
   if (self.deployment === 'canary') {
     if (owner.deployment !== 'canary' || owner.dyno !== self.dyno) return decide(false, 'not-owner');
@@ -108,7 +127,7 @@ export function shouldAnswer(
       return decide(false, 'lease-lost');
     // By creation time, not arrival: a replayed interaction from before may have had a failover answer.
     if (createdAt < own.acquiredAt + timings.maxViewAgeMs) return decide(false, 'lease-too-new');
-    return decide(true, 'owner');
+    return answer('owner');
   }
 
   if (owner.deployment === 'production') {
@@ -118,7 +137,7 @@ export function shouldAnswer(
     if (!fresh && plan.phase === 'Connecting' && movingShards(plan).includes(shardId)) {
       return decide(false, 'moving-stale-view');
     }
-    return decide(true, 'owner');
+    return answer('owner');
   }
 
   // The canary's interaction: production takes it only while that canary dyno is gone.
@@ -128,5 +147,5 @@ export function shouldAnswer(
   if (leases.canaryMembers.includes(owner.dyno)) return decide(false, 'canary-alive');
   const absentSince = leases.canaryAbsentSince?.[owner.dyno];
   if (absentSince === undefined || createdAt < absentSince) return decide(false, 'before-failover');
-  return decide(true, 'failover');
+  return answer('failover');
 }

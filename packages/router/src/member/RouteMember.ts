@@ -51,7 +51,11 @@ export class RouteMember {
   private readonly boot: BootPlan;
   private readonly logger: RouterLogger;
   private readonly clock: () => number;
+  /** Upper bounds of (store clock - this clock) from the last refreshes; the smallest is used. */
+  private offsets: number[] = [];
   private offset = 0;
+  /** The cutover this process has read, and when it first read it (store clock, after the read). */
+  private cutoverSeen: { readonly at: number; readonly seenAt: number } | undefined;
   private current: StoredPlan | undefined;
   private lease: Lease | undefined;
   /** When the current token was acquired (store clock): renewals keep it. */
@@ -91,7 +95,10 @@ export class RouteMember {
     return timings === undefined ? 250 : Math.min(timings.maxViewAgeMs / 3, timings.leaseTtlMs / 3);
   }
 
-  /** The store's clock as this process estimates it. */
+  /**
+   * The store's clock as this process estimates it: never earlier than the store's clock (so that a
+   * view or a lease is never taken for younger than it is), by at most the fastest recent round trip.
+   */
   public storeNow(): number {
     return this.clock() + this.offset;
   }
@@ -104,10 +111,15 @@ export class RouteMember {
   public async refresh(): Promise<void> {
     const sent = this.clock();
     const viewAt = await this.store.now();
-    this.offset = viewAt - (sent + this.clock()) / 2;
+    // The store read its clock after `sent`: the offset is at most this. A reply delayed after the read
+    // (a busy event loop) only makes the bound looser, never wrong; the tightest recent bound is kept.
+    this.offsets = [...this.offsets.slice(-7), viewAt - sent];
+    this.offset = Math.min(...this.offsets);
     const stored = await readOrBootPlan(this.store, this.boot, viewAt);
     this.follow(stored);
     const plan = stored.plan;
+    const followed = this.current?.plan.cutoverAt ?? plan.cutoverAt;
+    if (this.cutoverSeen?.at !== followed) this.cutoverSeen = { at: followed, seenAt: this.storeNow() };
     await this.holdLease(plan.timings.leaseTtlMs);
     const canary = await this.store.leases(memberLease('canary', ''));
     const canaryMembers = canary.map((lease) => Number(lease.name.split(':').at(-1)));
@@ -120,10 +132,11 @@ export class RouteMember {
     }
     const canaryAbsentSince = { ...this.absentSince };
     const own = this.lease && { expiresAt: this.lease.expiresAt, acquiredAt: this.acquiredAt };
+    const cutoverSeenAt = this.cutoverSeen?.seenAt;
     this.view =
       own === undefined
-        ? { viewAt, canaryMembers, canaryAbsentSince }
-        : { viewAt, own, canaryMembers, canaryAbsentSince };
+        ? { viewAt, canaryMembers, canaryAbsentSince, cutoverSeenAt }
+        : { viewAt, own, canaryMembers, canaryAbsentSince, cutoverSeenAt };
     await this.acknowledge(plan);
   }
 
@@ -217,8 +230,15 @@ export class RouteMember {
 
   private async holdLease(ttlMs: number): Promise<void> {
     if (this.lease !== undefined) {
+      const before = this.lease.expiresAt;
       this.lease = await this.store.renew(this.lease, ttlMs);
-      if (this.lease !== undefined) return;
+      if (this.lease !== undefined) {
+        // A renewal that became visible only after the old expiry (a slow write) left a moment in which
+        // others read the lease as gone: from their side it is a new lease, so it is treated as one.
+        const after = this.storeNow();
+        if (after >= before) this.acquiredAt = after;
+        return;
+      }
       this.logger.warn({ member: this.identity }, 'member lease lost: acquiring it again');
     }
     this.lease = await this.store.acquire(
@@ -226,8 +246,9 @@ export class RouteMember {
       this.identity,
       ttlMs,
     );
-    // The store stamps expiresAt = its clock at the acquisition + ttl: the exact acquisition time.
-    if (this.lease !== undefined) this.acquiredAt = this.lease.expiresAt - ttlMs;
+    // After the reply, not the store's stamp (expiresAt - ttl): the write may have become visible to
+    // others well after the store read its clock, and they may have seen no lease until then.
+    if (this.lease !== undefined) this.acquiredAt = Math.max(this.lease.expiresAt - ttlMs, this.storeNow());
     // Logged once per loss, not at every refresh.
     if (this.lease === undefined && !this.warnedHeld) {
       this.logger.warn(

@@ -89,9 +89,11 @@ export function nextMoveStep(plan: RoutingPlan, acks: ReadonlyMap<string, MoveAc
       const { missing, ready, moving } = missingAcks(plan, acks);
       if (missing.length === 0) {
         const cutoverAt = now + timings.cutoverLeadMs;
+        // A new cutover is unconfirmed until the router has read it back.
+        const { cutoverVisibleBy: _confirmed, ...unconfirmed } = plan;
         return {
           kind: 'write',
-          plan: next(plan, now, {
+          plan: next(unconfirmed, now, {
             phase: 'CuttingOver',
             previousPercent: move.from,
             percent: move.to,
@@ -112,6 +114,17 @@ export function nextMoveStep(plan: RoutingPlan, acks: ReadonlyMap<string, MoveAc
       return { kind: 'wait', reason: `waiting for ${missing.join(', ')}`, ready, moving };
     }
     case 'CuttingOver':
+      // `now` is read after the plan, so the commit was visible by then: the receivers answer by the
+      // new rule only from this plus maxViewAgeMs (normally well before T).
+      if (plan.cutoverVisibleBy === undefined) {
+        return {
+          kind: 'write',
+          plan: next(plan, now, {
+            cutoverVisibleBy: now,
+            reason: `cutover at ${new Date(plan.cutoverAt).toISOString()} confirmed: visible to every reader by ${new Date(now).toISOString()}`,
+          }),
+        };
+      }
       if (now >= plan.cutoverAt) {
         return {
           kind: 'write',

@@ -80,6 +80,14 @@ export interface RoutingPlan {
   readonly previousPercent: number;
   /** The last committed cutover time T (ms since the Unix epoch); 0 before the first move. */
   readonly cutoverAt: number;
+  /**
+   * A store time by which the commit of `cutoverAt` was visible to every reader (the router's clock
+   * after it read the committed plan back); unset until the router has confirmed it. A view of the plan
+   * before the commit is used until at most this plus `maxViewAgeMs`, so only then may the new owner of
+   * a moved shard answer: a slow write (a file store under I/O pressure) delays the receiver instead of
+   * letting a giver on its older view answer past T.
+   */
+  readonly cutoverVisibleBy?: number;
   readonly phase: RoutePhase;
   readonly move?: RouteMove;
   readonly timings: RouteTimings;
@@ -127,6 +135,14 @@ export function ownerAt(plan: RoutingPlan, percent: number, shardId: number): Ro
 /** The owner of an interaction created at `createdAt` on `shardId`, by the plan's cutover rule. */
 export function ruleOwner(plan: RoutingPlan, shardId: number, createdAt: number): RouteOwner {
   return ownerAt(plan, createdAt >= plan.cutoverAt ? plan.percent : plan.previousPercent, shardId);
+}
+
+/** Whether `shardId` changed owner (deployment or dyno) at the plan's last cutover. */
+export function movedAtCutover(plan: RoutingPlan, shardId: number): boolean {
+  if (plan.percent === plan.previousPercent) return false;
+  const before = ownerAt(plan, plan.previousPercent, shardId);
+  const after = ownerAt(plan, plan.percent, shardId);
+  return before.deployment !== after.deployment || before.dyno !== after.dyno;
 }
 
 /** The shards of the move under way, both directions, ascending; empty when none. */
@@ -215,6 +231,8 @@ export function parsePlan(text: string): RoutingPlan {
     bad(`has phase ${JSON.stringify(plan.phase)}, allowed: ${RoutePhases.join(', ')}`);
   if (moving(plan) && plan.move === undefined) bad(`is in phase ${plan.phase} without a move`);
   if (typeof plan.timings !== 'object' || plan.timings === null) bad('has no timings');
+  if (plan.cutoverVisibleBy !== undefined && !Number.isFinite(plan.cutoverVisibleBy))
+    bad(`has cutoverVisibleBy ${JSON.stringify(plan.cutoverVisibleBy)}`);
   try {
     shardPlanAt(plan, plan.percent);
     shardPlanAt(plan, plan.previousPercent);
