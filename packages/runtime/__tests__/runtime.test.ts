@@ -106,6 +106,50 @@ describe('startRuntime against the local Discord', () => {
     expect(res.status, await res.text()).toBe(200);
     const text = await (await fetch(`http://127.0.0.1:${started.runtime.port}/metrics`)).text();
     expect(text).toMatch(/^qsb_shards_owned\{[^}]*\} 1$/m);
+    // Where the process stands in the plan, for Prometheus to compare both deployments.
+    expect(text).toMatch(/^qsb_route_epoch\{[^}]*\} 1$/m);
+    expect(text).toMatch(/^qsb_route_phase\{phase="Stable",[^}]*\} 1$/m);
+    expect(text).toMatch(/^qsb_route_phase\{phase="Connecting",[^}]*\} 0$/m);
+    expect(text).toMatch(/^qsb_route_canary_percent\{[^}]*\} 50$/m);
+    expect(text).toMatch(/^qsb_route_member_lease\{[^}]*\} 1$/m);
+    expect(text).toMatch(/^qsb_route_plan_info\{store="memory:test",[^}]*\} 1$/m);
+    expect(text).toMatch(/^qsb_route_view_age_seconds\{[^}]*\} [0-9.e-]+$/m);
+    expect(text).toMatch(/^qsb_interactions_answered_elsewhere_total\{[^}]*\} 0$/m);
+  });
+
+  it('counts and reports an answer Discord refused as already given by another process (40060), without any shared store', async () => {
+    sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, heartbeatIntervalMs: 5000 });
+    const s = sim;
+    // Misconfigured: each app on a store of its own and both owning shard 1 (SHARD_PERCENT 0 and 50).
+    const production = await startTestRuntime(s, new TestStore(), { SHARD_COUNT: '2' });
+    stops.push(() => production.runtime.stop());
+    const canary = await startTestRuntime(s, new TestStore(), {
+      SHARD_COUNT: '2',
+      CANARY: 'true',
+      SHARD_PERCENT: '50',
+    });
+    stops.push(() => canary.runtime.stop());
+    await Promise.all([production.runtime.ready, canary.runtime.ready]);
+    for (let i = 0; i < 3; i++) s.sendInteraction({ command: 'ping', guildId: guildOn(s, 1, 2) });
+    await waitFor('the second answers', () =>
+      s.stats().interactions.answered.twoOrMore === 3 ? true : undefined,
+    );
+    const counts = await Promise.all(
+      [production, canary].map(async ({ runtime }) => {
+        const text = await (await fetch(`http://127.0.0.1:${runtime.port}/metrics`)).text();
+        return Number(/^qsb_interactions_answered_elsewhere_total\{[^}]*\} (\d+)$/m.exec(text)?.[1]);
+      }),
+    );
+    // Each interaction: one process answered, the other was refused.
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(3);
+    const warnings = [...production.lines, ...canary.lines].filter((l) =>
+      String(l.msg).startsWith('another process had already answered this interaction (Discord 40060)'),
+    );
+    // Logged once (per minute), with what to check; not as a failed command.
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(String(warnings[0]?.msg)).toContain('SHARD_PERCENT');
+    expect([...production.lines, ...canary.lines].some((l) => l.msg === 'command failed')).toBe(false);
   });
 
   it('falls back to identify when the saved session is too old to resume', async () => {

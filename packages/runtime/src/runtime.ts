@@ -46,6 +46,7 @@ import {
 } from './interactions/handler.ts';
 import { type CommandInteraction, createCommandInteraction } from './interactions/interaction.ts';
 import { createLogger } from './logging/logger.ts';
+import { registerRouteMetrics } from './routing/metrics.ts';
 import { SessionBook } from './sessions/sessions.ts';
 
 /** A raw gateway event handler: the event's `d` and the shard that delivered it. */
@@ -293,6 +294,8 @@ export async function startRuntime<const F extends string = never>(
 
   const registry = new Registry();
   const metrics = createBotMetrics({ registry, deployment, version: config.version, dyno: config.dynoName });
+  // `member` is read at each scrape: it exists once routing has started.
+  const routeMetrics = registerRouteMetrics(registry, routing ? () => member : undefined, store.description);
   const flags: Flags<F> = createFlags<F>({
     appName: o.name,
     deployment,
@@ -326,7 +329,23 @@ export async function startRuntime<const F extends string = never>(
   setMaxListeners(0, abort.signal);
   const label = (id: number) => ({ shard: String(id) });
 
+  let lastElsewhereWarning = Number.NEGATIVE_INFINITY;
+  let elsewhereSinceWarning = 0;
   const handler: InteractionHandler = createInteractionHandler<F>({
+    onAnsweredElsewhere: (about) => {
+      routeMetrics.answeredElsewhere.inc();
+      elsewhereSinceWarning++;
+      // At most once a minute: a disagreement answers many interactions twice.
+      if (wallClock() - lastElsewhereWarning < 60_000) return;
+      lastElsewhereWarning = wallClock();
+      logger.warn(
+        { ...about, count: elsewhereSinceWarning },
+        routing
+          ? 'another process had already answered this interaction (Discord 40060): the deployments disagree on who owns the shard; check that every process of both apps uses the same QSB_STORE'
+          : 'another process had already answered this interaction (Discord 40060): the deployments disagree on who owns the shard; check SHARD_PERCENT and SHARD_COUNT on both apps, or run both with QSB_ROUTE=live on one QSB_STORE',
+      );
+      elsewhereSinceWarning = 0;
+    },
     commands: o.commands,
     metrics,
     logger,

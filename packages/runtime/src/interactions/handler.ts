@@ -1,7 +1,7 @@
 import type { BotMetrics, InteractionOutcome } from '@qsb/metrics';
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
-import { type CommandInteraction, isExpired } from './interaction.ts';
+import { type CommandInteraction, isAnsweredElsewhere, isExpired } from './interaction.ts';
 
 /** Discord forgets an interaction that is not acknowledged within 3 s. */
 export const ACK_DEADLINE_MS = 3000;
@@ -40,6 +40,12 @@ export interface InteractionHandlerOptions<F extends string> {
   readonly shouldAnswer?: (shardId: number, interaction: CommandInteraction) => boolean;
   /** Monotonic clock in ms. */
   readonly now: () => number;
+  /**
+   * Called when Discord refused an answer because another process had answered the interaction
+   * (40060). Not counted as the command's error: this version did nothing wrong, the two processes
+   * disagree on who owns the shard.
+   */
+  readonly onAnsweredElsewhere?: (about: { interaction: string; command: string; shard: number }) => void;
 }
 
 /** Runs commands, counts them, and knows what is in flight. */
@@ -129,6 +135,10 @@ export function createInteractionHandler<F extends string>(
         metrics,
       });
     } catch (error) {
+      if (isAnsweredElsewhere(error)) {
+        options.onAnsweredElsewhere?.({ interaction: interaction.id, command: command.name, shard });
+        return;
+      }
       const expired = isExpired(error);
       outcome = expired ? 'timeout' : 'error';
       logger.error(

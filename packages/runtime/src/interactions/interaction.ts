@@ -57,6 +57,17 @@ export function isExpired(error: unknown): boolean {
   return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownInteraction;
 }
 
+/**
+ * The REST error Discord answers when the interaction was already answered (40060): another process
+ * answered it first, so two processes took it for theirs.
+ */
+export function isAnsweredElsewhere(error: unknown): boolean {
+  return (
+    error instanceof DiscordAPIError &&
+    error.code === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged
+  );
+}
+
 /** Thrown by `options.get*(name, true)` when a required option is missing or of another type. */
 export class MissingOptionError extends Error {
   public readonly code = 'MISSING_OPTION';
