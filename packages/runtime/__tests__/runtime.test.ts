@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DiscordSimHandle, startDiscordSim } from '@qsb/discord-sim';
-import { readOrBootPlan } from '@qsb/router';
+import { createRouter, readOrBootPlan, silentLogger } from '@qsb/router';
+import { MemoryStore } from '@qsb/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.ts';
 import type { Command } from '../src/interactions/handler.ts';
@@ -116,6 +117,42 @@ describe('startRuntime against the local Discord', () => {
     expect(text).toMatch(/^qsb_route_view_age_seconds\{[^}]*\} [0-9.e-]+$/m);
     expect(text).toMatch(/^qsb_interactions_answered_elsewhere_total\{[^}]*\} 0$/m);
   });
+
+  it('does not count as its own timeouts the interactions the other deployment answered while a shard was away', async () => {
+    sim = await startDiscordSim({ guilds: 40, shards: 2, identifyWindowMs: 50, heartbeatIntervalMs: 5000 });
+    const s = sim;
+    // On the wall clock: the plan's timings must pass.
+    const store = new MemoryStore();
+    const timings = {
+      leaseTtlMs: 2000,
+      maxViewAgeMs: 600,
+      cutoverLeadMs: 1200,
+      graceMs: 1000,
+      interactionMaxAgeMs: 1000,
+    };
+    await readOrBootPlan(store, { shardCount: 2, percent: 0, maxConcurrency: 1, timings }, await store.now());
+    const production = await startTestRuntime(s, store, { SHARD_COUNT: '2', QSB_ROUTE: 'live' });
+    stops.push(() => production.runtime.stop());
+    const canary = await startTestRuntime(s, store, { SHARD_COUNT: '2', QSB_ROUTE: 'live', CANARY: 'true' });
+    stops.push(() => canary.runtime.stop());
+    await production.runtime.ready;
+    s.traffic.start({ ratePerSecond: 20, commands: ['ping'] });
+    const router = createRouter({ store, logger: silentLogger });
+    await router.move(50);
+    // Shard 1 is the canary's for 5 s: production's saved session of it falls that far behind.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await router.move(0);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    s.traffic.stop();
+    const stats = s.stats();
+    expect(stats.interactions.answered.twoOrMore).toBe(0);
+    // Production resumed its old session of shard 1 (no identify) and got the canary's interactions replayed.
+    expect(production.lines.some((l) => l.msg === 'shard resumed' && l.shard === 1)).toBe(true);
+    const text = await (await fetch(`http://127.0.0.1:${production.runtime.port}/metrics`)).text();
+    const timeouts = [...text.matchAll(/^qsb_interactions_total\{[^}]*outcome="timeout"[^}]*\} (\d+)$/gm)];
+    expect(timeouts.reduce((sum, m) => sum + Number(m[1]), 0)).toBe(0);
+    expect(production.lines.some((l) => l.msg === 'interaction expired before it arrived')).toBe(true);
+  }, 60_000);
 
   it('counts and reports an answer Discord refused as already given by another process (40060), without any shared store', async () => {
     sim = await startDiscordSim({ guilds: 20, shards: 2, identifyWindowMs: 50, heartbeatIntervalMs: 5000 });

@@ -7,7 +7,7 @@ import { DiscordAPIError, REST } from '@discordjs/rest';
 import type { IIdentifyThrottler } from '@discordjs/ws';
 import { createFlags, type Flags, FlagsError, loadFeatureFile } from '@qsb/flags';
 import { type BotMetrics, createBotMetrics, ShardStatusValues, startRemoteWriter } from '@qsb/metrics';
-import { followPlan, type PlanFollowing, RouteMember } from '@qsb/router';
+import { followPlan, type PlanFollowing, RouteMember, ruleOwner } from '@qsb/router';
 import {
   createIdentifySchedule,
   type ProcessShards,
@@ -407,6 +407,13 @@ export async function startRuntime<const F extends string = never>(
             logger.debug({ shard, waitMs: Math.round(ms) }, 'waiting for the identify slot'),
         });
 
+  /** Whether this process owned `shardId` when interaction `id` was created, by the routing plan's rule. */
+  const ownedAtCreation = (shardId: number, id: string): boolean => {
+    const routed = routing ? member?.plan : undefined;
+    if (routed === undefined) return true;
+    const owner = ruleOwner(routed, shardId, snowflakeTime(id));
+    return owner.deployment === deployment && owner.dyno === config.sharding.dyno.index;
+  };
   const readyWaiters: (() => void)[] = [];
   const checkReady = () => {
     if (notReady().length > 0) return;
@@ -428,7 +435,10 @@ export async function startRuntime<const F extends string = never>(
         // requests that the fresh ones need. Their snowflake says when Discord created them.
         const age = wallClock() - snowflakeTime(raw.id);
         if (age > ACK_DEADLINE_MS + EXPIRY_MARGIN_MS) {
-          metrics.observeInteraction(raw.data.name, 'timeout', age / 1000);
+          // Counted only if it was this process's to answer: a session resumed after a move back
+          // replays what the other deployment answered meanwhile, which is not this version's failure.
+          if (ownedAtCreation(shardId, raw.id))
+            metrics.observeInteraction(raw.data.name, 'timeout', age / 1000);
           logger.debug(
             { interaction: raw.id, shard: shardId, ageMs: age },
             'interaction expired before it arrived',
