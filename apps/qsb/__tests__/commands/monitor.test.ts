@@ -77,6 +77,34 @@ describe('qsb monitor', () => {
     expect(JSON.parse(replay.out).verdict).toBe('promote');
   }, 20_000);
 
+  it('prints progress as often as --progress-every says, and refuses a zero one before scraping', async () => {
+    const production = await deployment('production', 400, 0);
+    const canary = await deployment('canary', 100, 0);
+    const { code, err } = await qsb([
+      'monitor',
+      '--no-dashboard',
+      ...['--production', production, '--canary', canary, '--open-ended'],
+      ...['--duration', '3s', '--min-duration', '3s', '--interval', '0.5s', '--progress-every', '1s'],
+    ]);
+    expect(code, err).toBe(2);
+    const progress = err.split('\n').filter((line) => /^\[\d+s\/3s\]/.test(line));
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    expect(progress.length).toBeLessThanOrEqual(5);
+    const refused = await qsb([
+      'monitor',
+      '--production',
+      production,
+      '--canary',
+      canary,
+      '--progress-every',
+      '0s',
+    ]);
+    expect(refused.code).toBe(3);
+    expect(refused.err.trim().split('\n')).toEqual([
+      expect.stringContaining('--progress-every must be more than 0'),
+    ]);
+  }, 20_000);
+
   it('rolls back an error regression early, notifies the webhook, and analyze agrees', async () => {
     const production = await deployment('production', 200, 0.01);
     const canary = await deployment('canary', 50, 0.3);

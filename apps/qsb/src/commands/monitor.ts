@@ -113,6 +113,7 @@ interface MonitorFlags extends JudgeFlags, DashboardFlags {
   record?: string;
   webhook?: string;
   recordVerdict?: boolean;
+  progressEvery?: number;
 }
 
 /** What `qsb monitor` knows after each scrape: for progress displays and dashboards. */
@@ -198,11 +199,19 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
       "record the verdict on the canary app's current build, for qsb promote and qsb status (QSB_VERDICTS)",
     )
     .option('--json', 'print the verdict as one JSON object')
+    .option(
+      '--progress-every <d>',
+      `print a progress line at most this often (default: every scrape on a terminal, else ${QuietProgressSeconds}s)`,
+      durationArg,
+    )
     .option('--no-dashboard', 'serve no dashboard and no rollout metrics');
   for (const option of dashboardOptions()) command.addOption(option);
   return command.action(
     withDashboard(ctx, async (flags: MonitorFlags, startDashboard) => {
       if (flags.interval <= 0) throw new CliError('--interval must be more than 0');
+      if (flags.progressEvery !== undefined && flags.progressEvery <= 0)
+        throw new CliError('--progress-every must be more than 0');
+      const progressEvery = flags.progressEvery ?? (ctx.isTTY ? 0 : QuietProgressSeconds);
       const config = await judgeConfigFromFlags(flags);
       const duration = flags.duration ?? config.durationSeconds ?? 300;
       if (duration < flags.interval) {
@@ -288,7 +297,7 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
           durationSeconds: duration,
           last,
         });
-        if (ctx.isTTY || verdict.elapsedSeconds - printedAt >= QuietProgressSeconds || last) {
+        if (verdict.elapsedSeconds - printedAt >= progressEvery || last) {
           printedAt = verdict.elapsedSeconds;
           ctx.err(formatProgress(verdict, duration));
         }
