@@ -89,7 +89,7 @@ describe('qsb route', () => {
       result: { phase: 'Stable', percent: 50, epoch: 6 },
     });
     const status = await qsb(['route', '--status'], env);
-    expect(status.out).toContain('canary at 50%, Stable, epoch 5');
+    expect(status.out).toContain('canary at 50%, Stable, epoch 6');
     expect(status.out).toMatch(/canary:1 +shards 1-5 +lease canary\/1\//);
     await store.close();
   });

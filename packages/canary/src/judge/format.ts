@@ -18,8 +18,12 @@ function withUnit(x: number | null | undefined, unit: string): string {
   return unit ? `${num(x)} ${unit}` : num(x);
 }
 
+/** A ratio's bound: an upper bound with no data above it (Infinity, or null once read from JSON) is unbounded. */
+const ratioBound = (x: number | null | undefined, upper: boolean): string =>
+  x !== null && x !== undefined && Number.isFinite(x) ? `${num(x)}x` : upper ? 'unbounded' : '-';
+
 function ratioText(r: EffectReport): string {
-  return `${num(r.estimate)}x (${num(r.lower)}x to ${num(r.upper)}x), tolerated ${num(r.tolerance)}x`;
+  return `${num(r.estimate)}x (${ratioBound(r.lower, false)} to ${ratioBound(r.upper, true)}), tolerated ${num(r.tolerance)}x`;
 }
 
 function differenceText(d: EffectReport, unit: string): string {
