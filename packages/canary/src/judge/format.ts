@@ -69,8 +69,10 @@ export function formatProgress(verdict: Verdict, durationSeconds: number): strin
 function detectableText(r: MetricReason): string {
   const d = r.detectable;
   if (!d) return '';
-  if (!Number.isFinite(d.ratio ?? d.difference ?? Infinity)) return '-';
-  if (r.ratio && d.ratio !== undefined) return `${num(d.ratio)}x`;
+  // Infinity is null once read from JSON: no regression would have been caught yet.
+  if (r.ratio && d.ratio !== undefined)
+    return d.ratio !== null && Number.isFinite(d.ratio) ? `${num(d.ratio)}x` : '-';
+  if (!Number.isFinite(d.difference ?? Infinity)) return '-';
   if (d.difference !== undefined) return withUnit(d.difference, r.unit);
   return '';
 }
