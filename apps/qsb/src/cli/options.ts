@@ -11,6 +11,14 @@ export function integerIn(min: number, max: number): (value: string) => number {
   };
 }
 
+/** A duration flag: `5m`, `10s`, `500ms`, `1h`, or a number of seconds; returns seconds. */
+export function durationArg(value: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be a duration such as 500ms, 10s, 5m or 1h.');
+  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * scale;
+}
+
 /** A percent 0..100 with at most two decimals. */
 export function percentArg(value: string): number {
   if (!/^(?:100(?:\.0{1,2})?|[0-9]{1,2}(?:\.[0-9]{1,2})?)$/.test(value)) {

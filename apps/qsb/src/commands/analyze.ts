@@ -5,13 +5,14 @@ import { CanaryError, createJudge, readRecording, type Scrape, type Verdict } fr
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import { durationArg } from '../cli/options.ts';
 import {
   type DashboardFlags,
   dashboardOptions,
   replayOnDashboard,
   withDashboard,
 } from '../dashboard/dashboard.ts';
-import { durationArg, type JudgeFlags, judgeConfigFromFlags, reportVerdict } from './monitor.ts';
+import { type JudgeFlags, judgeConfigFromFlags, reportVerdict } from './monitor.ts';
 
 interface AnalyzeFlags extends JudgeFlags, DashboardFlags {
   baseline: string;

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { resolveRef } from '@qsb/platform';
 import { Command, Option } from 'commander';
 import type { CliContext } from '../cli/context.ts';
+import { durationArg } from '../cli/options.ts';
 import { type AppRole, appOption, platformStep, requireApp, withPipeline } from '../pipeline/context.ts';
 import { waitReady } from '../pipeline/readiness.ts';
-import { durationArg } from './monitor.ts';
 
 interface DeployFlags {
   app: AppRole;

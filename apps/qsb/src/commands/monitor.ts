@@ -19,20 +19,13 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import { durationArg } from '../cli/options.ts';
 import { type DashboardFlags, dashboardOptions, withDashboard } from '../dashboard/dashboard.ts';
 import { pipelineFromContext, platformStep } from '../pipeline/context.ts';
 import { verdictRecorder } from '../pipeline/verdicts.ts';
 
 /** Exit codes of `qsb monitor` and `qsb analyze`: the verdict, or 3 for an error. */
 export const VerdictExitCodes = { promote: 0, rollback: 1, continue: 2 } as const;
-
-/** A duration flag: `5m`, `10s`, `500ms`, `1h`, or a number of seconds; returns seconds. */
-export function durationArg(value: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('must be a duration such as 500ms, 10s, 5m or 1h.');
-  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * scale;
-}
 
 /** A URL flag: http or https only. */
 export function urlArg(value: string): string {

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
+import { durationArg } from '../cli/options.ts';
 import { platformStep, requireApp, withPipeline } from '../pipeline/context.ts';
 import { waitReady } from '../pipeline/readiness.ts';
 import { lastVerdictOn } from '../pipeline/verdicts.ts';
-import { durationArg } from './monitor.ts';
 
 /** `qsb promote`: production gets the canary's build (slug copy), then the canary's shards return. */
 export function promoteCommand(ctx: CliContext): Command {

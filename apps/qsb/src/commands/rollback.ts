@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import type { CliContext } from '../cli/context.ts';
+import { durationArg } from '../cli/options.ts';
 import { platformStep, requireApp, withPipeline } from '../pipeline/context.ts';
 import { waitReady } from '../pipeline/readiness.ts';
-import { durationArg } from './monitor.ts';
 
 /** `qsb rollback`: the canary's shards go back to production first, then the canary's previous release. */
 export function rollbackCommand(ctx: CliContext): Command {

@@ -3,8 +3,7 @@ import { Option } from 'commander';
 import { Registry } from 'prom-client';
 import type { CliContext } from '../cli/context.ts';
 import { CliError } from '../cli/errors.ts';
-import { integerIn } from '../cli/options.ts';
-import { durationArg } from '../commands/monitor.ts';
+import { durationArg, integerIn } from '../cli/options.ts';
 import { createRolloutMetrics } from './metrics.ts';
 import { DashboardListenError, startDashboardServer } from './server.ts';
 import {
