@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { StoreError, StoreErrorCodes } from '../errors/StoreError.ts';
 import { checkTtl, emptyState, ops, parseState, type StoreState, serializeState } from '../state/state.ts';
 import type { Lease, Store, Versioned, WatchOptions, WriteOptions } from '../store.ts';
-import { PollingWatch } from '../watch/poll.ts';
+import { PollingWatches } from '../watch/poll.ts';
 import { FileLock, type FileLockOptions } from './FileLock.ts';
 
 /** Options of {@link FileStore}. */
@@ -23,7 +23,7 @@ export class FileStore implements Store {
   public readonly description: string;
   private readonly lock: FileLock;
   private readonly clock: () => number;
-  private readonly watches = new Map<string, Set<PollingWatch>>();
+  private readonly watches = new PollingWatches();
   private closed = false;
 
   public constructor(
@@ -118,17 +118,7 @@ export class FileStore implements Store {
     options: WatchOptions = {},
   ): () => void {
     this.ensureOpen();
-    const watch = new PollingWatch(() => this.get(key), onChange, options);
-    let set = this.watches.get(key);
-    if (set === undefined) {
-      set = new Set();
-      this.watches.set(key, set);
-    }
-    set.add(watch);
-    return () => {
-      watch.stop();
-      set.delete(watch);
-    };
+    return this.watches.add(key, () => this.get(key), onChange, options);
   }
 
   public async now(): Promise<number> {
@@ -137,8 +127,7 @@ export class FileStore implements Store {
 
   public async close(): Promise<void> {
     this.closed = true;
-    for (const set of this.watches.values()) for (const watch of set) watch.stop();
-    this.watches.clear();
+    this.watches.stopAll();
   }
 
   private ensureOpen(): void {
@@ -179,6 +168,6 @@ export class FileStore implements Store {
   }
 
   private changed(key: string): void {
-    for (const watch of this.watches.get(key) ?? []) void watch.check();
+    this.watches.changed(key);
   }
 }

@@ -1,7 +1,7 @@
 import { StoreError, StoreErrorCodes } from '../errors/StoreError.ts';
 import { checkTtl, emptyState, ops, type StoreState } from '../state/state.ts';
 import type { Lease, Store, Versioned, WatchOptions, WriteOptions } from '../store.ts';
-import { PollingWatch } from '../watch/poll.ts';
+import { PollingWatches } from '../watch/poll.ts';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -26,7 +26,7 @@ export class MemoryStore implements Store {
   public readonly description = 'memory:';
   private readonly state: StoreState = emptyState();
   private readonly clock: () => number;
-  private readonly watches = new Map<string, Set<PollingWatch>>();
+  private readonly watches = new PollingWatches();
   private closed = false;
 
   public constructor(options: MemoryStoreOptions = {}) {
@@ -101,23 +101,12 @@ export class MemoryStore implements Store {
     options: WatchOptions = {},
   ): () => void {
     this.open();
-    const watch = new PollingWatch(() => this.get(key), onChange, options);
-    let set = this.watches.get(key);
-    if (set === undefined) {
-      set = new Set();
-      this.watches.set(key, set);
-    }
-    set.add(watch);
-    return () => {
-      watch.stop();
-      set.delete(watch);
-    };
+    return this.watches.add(key, () => this.get(key), onChange, options);
   }
 
   /** Makes every watch read its key now: call it after moving an injected clock past an expiry. */
   public async checkWatches(): Promise<void> {
-    const all = [...this.watches.values()].flatMap((set) => [...set]);
-    await Promise.all(all.map((watch) => watch.check()));
+    await this.watches.checkAll();
   }
 
   public async now(): Promise<number> {
@@ -126,8 +115,7 @@ export class MemoryStore implements Store {
 
   public async close(): Promise<void> {
     this.closed = true;
-    for (const set of this.watches.values()) for (const watch of set) watch.stop();
-    this.watches.clear();
+    this.watches.stopAll();
   }
 
   private open(): StoreState {
@@ -136,6 +124,6 @@ export class MemoryStore implements Store {
   }
 
   private changed(key: string): void {
-    for (const watch of this.watches.get(key) ?? []) void watch.check();
+    this.watches.changed(key);
   }
 }

@@ -70,3 +70,48 @@ export class PollingWatch {
     this.onChange(record);
   }
 }
+
+/**
+ * The polling watches of one store, by key: a store that writes in this process tells it which key
+ * changed (`changed`), so that its watches read at once instead of at their next poll.
+ */
+export class PollingWatches {
+  private readonly byKey = new Map<string, Set<PollingWatch>>();
+
+  /** Starts a watch on `key` reading with `read`; returns its stop function. */
+  public add(
+    key: string,
+    read: () => Promise<Versioned | undefined>,
+    onChange: (record: Versioned | undefined) => void,
+    options: WatchOptions = {},
+  ): () => void {
+    const watch = new PollingWatch(read, onChange, options);
+    let set = this.byKey.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.byKey.set(key, set);
+    }
+    set.add(watch);
+    return () => {
+      watch.stop();
+      set.delete(watch);
+      if (set.size === 0 && this.byKey.get(key) === set) this.byKey.delete(key);
+    };
+  }
+
+  /** Makes the watches of `key` read now. */
+  public changed(key: string): void {
+    for (const watch of this.byKey.get(key) ?? []) void watch.check();
+  }
+
+  /** Makes every watch read now. */
+  public async checkAll(): Promise<void> {
+    await Promise.all([...this.byKey.values()].flatMap((set) => [...set].map((watch) => watch.check())));
+  }
+
+  /** Stops every watch. */
+  public stopAll(): void {
+    for (const set of this.byKey.values()) for (const watch of set) watch.stop();
+    this.byKey.clear();
+  }
+}
