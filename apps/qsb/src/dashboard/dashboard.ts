@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { createJudge, type JudgeConfig, type Scrape, type Side, type Verdict } from '@qsb/canary';
 import { Option } from 'commander';
 import { Registry } from 'prom-client';
@@ -217,14 +218,5 @@ export async function replayOnDashboard(
 
 /** Waits `ms`, or less if `signal` aborts (Ctrl-C ends the linger at once). */
 function linger(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }
