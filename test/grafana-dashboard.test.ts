@@ -5,6 +5,7 @@ import { Catalog, createBotMetrics } from '@qsb/metrics';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRolloutMetrics } from '../apps/qsb/src/dashboard/metrics.ts';
+import { registerRouteMetrics } from '../packages/runtime/src/routing/metrics.ts';
 import { type Child, freePort, startChild, stopChild, waitUntil } from './support/processes.ts';
 
 // deploy/grafana's dashboard and deploy/prometheus' rules: every query parses as PromQL (a real
@@ -89,6 +90,8 @@ function metricNames(expr: string): string[] {
 async function exported(): Promise<Set<string>> {
   const bot = new Registry();
   createBotMetrics({ registry: bot, deployment: 'canary', version: 'v1' });
+  // The runtime's routing metrics, as a process under QSB_ROUTE=live registers them.
+  registerRouteMetrics(bot, () => undefined, 'memory:');
   const monitor = new Registry();
   createRolloutMetrics(monitor);
   // The catalog names what every part of the bot registers (the flags client adds its own two).
@@ -178,7 +181,7 @@ describe('deploy/prometheus rules', () => {
   it('load in a real Prometheus and read only exported metrics and the recording rules', async () => {
     const loaded = await rules();
     expect(loaded.filter((r) => r.type === 'recording')).toHaveLength(12);
-    expect(loaded.filter((r) => r.type === 'alerting')).toHaveLength(7);
+    expect(loaded.filter((r) => r.type === 'alerting')).toHaveLength(11);
     const known = await exported();
     for (const r of loaded) if (r.type === 'recording') known.add(r.name);
     for (const r of loaded) {
