@@ -47,9 +47,15 @@ describe.each(cases)('router rehearsal (local Discord, two bot processes, %s sto
     // Only moved shards identify: 20 -> 50 the canary connects 3-5; 50 -> 0 production connects 1-5
     // (or keeps 3-5 open, when the second move starts before it closed them; the runtime resumes the
     // sessions it saved on closing them instead of identifying).
-    expect(identified.every((shard) => shard >= 1 && shard <= 5)).toBe(true);
-    expect(identified.length).toBeGreaterThanOrEqual(3);
-    expect(identified.length).toBeLessThanOrEqual(8);
+    const identifies = r.identifiesSince(identifiesBefore).join('\n');
+    expect(
+      identified.every((shard) => shard >= 1 && shard <= 5),
+      identifies,
+    ).toBe(true);
+    expect(identified.length, identifies).toBeGreaterThanOrEqual(3);
+    // 8 at most here; more where a loaded machine (CI) starves the canary past its lease and production
+    // fails over to its shards and back: still only shards 1-5, none answered twice or unanswered.
+    expect(identified.length, `${identifies}\n${twiceReport(r, [])}`).toBeLessThanOrEqual(16);
   }, 180_000);
 
   it('fails over: kill -9 of the canary, production takes its shards after the lease time, the canary takes them back', async () => {

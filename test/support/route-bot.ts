@@ -15,7 +15,10 @@ const member = new RouteMember({
   store,
   self: { deployment, dyno: 1 },
   boot: { shardCount, percent: Number(env.SHARD_PERCENT) },
-  logger: { info: (_, msg) => print({ msg }), warn: (_, msg) => print({ msg, warn: true }) },
+  logger: {
+    info: (fields, msg) => print({ ...fields, msg }),
+    warn: (fields, msg) => print({ ...fields, msg, warn: true }),
+  },
 });
 
 const clients = new Map<number, Client>();
@@ -61,7 +64,10 @@ function close(shard: number): void {
 
 const following = followPlan({
   member,
-  logger: { info: (_, msg) => print({ msg }), warn: (_, msg) => print({ msg, warn: true }) },
+  logger: {
+    info: (fields, msg) => print({ ...fields, msg }),
+    warn: (fields, msg) => print({ ...fields, msg, warn: true }),
+  },
   shards: {
     held: () => [...clients.keys()],
     ready: () => [...ready],

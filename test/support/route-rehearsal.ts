@@ -15,7 +15,8 @@ export const REHEARSAL_SHARDS = 10;
 
 /** The plan's timings, shortened so that a move takes seconds. */
 export const rehearsalTimings: RouteTimings = {
-  leaseTtlMs: 2000,
+  // Long enough that a bot process starved by a loaded machine (CI) keeps its lease.
+  leaseTtlMs: 3000,
   maxViewAgeMs: 600,
   cutoverLeadMs: 1200,
   graceMs: 2000,
@@ -53,8 +54,10 @@ export interface Rehearsal {
   allAnswering(percent: number, after: number): Promise<void>;
   /** Interactions dispatched in [from, to], once all of them are past their deadline. */
   outcomes(from: number, to?: number): Promise<Outcomes>;
-  /** Shards identified since the `index`-th IDENTIFY. */
+  /** Shards identified (a session created: READY) since the `index`-th IDENTIFY. */
   identifiedSince(index: number): number[];
+  /** Every IDENTIFY since the `index`-th, refused ones too, for messages. */
+  identifiesSince(index: number): string[];
   /** `qsb route --percent P` in this process; throws on a non-zero exit. */
   route(percent: number): Promise<void>;
   /** Replaces the plan by a new one at `percent`, as a restart with a new `SHARD_PERCENT` would boot it. */
@@ -193,7 +196,13 @@ export async function startRehearsal(
       sim
         .stats()
         .identifies.slice(index)
+        .filter((i) => i.outcome === 'ready')
         .map((i) => i.shard?.[0] ?? -1),
+    identifiesSince: (index) =>
+      sim
+        .stats()
+        .identifies.slice(index)
+        .map((i) => `shard ${i.shard?.[0]} ${i.outcome} at ${i.at} by ${JSON.stringify(i.properties)}`),
     async route(p) {
       const err: string[] = [];
       const code = await runCli(['route', '--percent', String(p), '--json'], {

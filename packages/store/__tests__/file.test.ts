@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +96,49 @@ describe('file store', () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.filter((text) => text === '')).toEqual([]);
     expect(readdirSync(folder).filter((name) => name.startsWith('never-empty.json.lock'))).toEqual([]);
+    await store.close();
+  });
+
+  it('breaks a lock held past staleMs by a live process (stopped or hung)', async () => {
+    const path = join(folder, 'old-live.json');
+    writeFileSync(`${path}.lock`, `${process.pid} 0123456789abcdef`);
+    const past = new Date(Date.now() - 10_000);
+    utimesSync(`${path}.lock`, past, past);
+    const store = new FileStore(path, { timeoutMs: 2000, staleMs: 5000 });
+    expect(await store.set('after', 'hang')).toEqual({ value: 'hang', version: 1 });
+    await store.close();
+  });
+
+  it('never publishes a write whose lock was broken while its process was stopped', async () => {
+    const path = join(folder, 'broken-while-writing.json');
+    const newer = join(folder, 'newer.json');
+    const first = await new FileStore(path).open();
+    await first.set('n', '1');
+    await first.close();
+    // What another process wrote meanwhile: n at 2.
+    const other = await new FileStore(newer).open();
+    await other.set('n', '1');
+    await other.set('n', '2');
+    await other.close();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout;
+    let stopped = true;
+    // The clock is read inside the critical section, after the read: the moment this process is
+    // "stopped" past staleMs, another breaks its lock, writes n = 2, and leaves (its lock with it).
+    const store = new FileStore(path, {
+      now: () => {
+        if (stopped) {
+          stopped = false;
+          copyFileSync(newer, path);
+          writeFileSync(`${path}.lock`, `${dead.toString()} fedcba9876543210`);
+        }
+        return Date.now();
+      },
+    });
+    await store.set('mine', 'x');
+    // Computed again from the newer state: nothing the other wrote is lost.
+    expect((await store.get('n'))?.value).toBe('2');
+    expect((await store.get('mine'))?.value).toBe('x');
+    expect(stopped).toBe(false);
     await store.close();
   });
 

@@ -7,14 +7,15 @@ export interface FileLockOptions {
   /** Give up (`LOCK_TIMEOUT`) after waiting this long. @defaultValue 10000 */
   readonly timeoutMs?: number;
   /**
-   * A lock older than this is broken even if its process still runs (a hung or reused pid). A lock
-   * whose process is gone is broken at once.
-   * @defaultValue 30000
+   * A lock older than this is broken even if its process still runs (a stopped, hung or reused pid):
+   * a critical section lasts a read and a rename. A lock whose process is gone is broken at once. A
+   * holder whose lock was broken finds out before it renames (see {@link FileLock.run}).
+   * @defaultValue 5000
    */
   readonly staleMs?: number;
 }
 
-const FileLockDefaults = { timeoutMs: 10_000, staleMs: 30_000 } as const satisfies Required<FileLockOptions>;
+const FileLockDefaults = { timeoutMs: 10_000, staleMs: 5_000 } as const satisfies Required<FileLockOptions>;
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
@@ -45,12 +46,17 @@ export class FileLock {
     this.options = { ...FileLockDefaults, ...options };
   }
 
-  /** Runs `critical` while holding the lock. */
-  public run<T>(critical: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `critical` while holding the lock. `held()` says whether the lock is still this call's: a
+   * holder stopped past `staleMs` (SIGSTOP, a frozen VM) has had it broken by another process, and must
+   * not publish what it computed from an older read.
+   */
+  public run<T>(critical: (held: () => Promise<boolean>) => Promise<T>): Promise<T> {
     const next = this.queue.then(async () => {
       const content = await this.take();
+      const held = async () => (await readFile(this.path, 'utf8').catch(() => undefined)) === content;
       try {
-        return await critical();
+        return await critical(held);
       } finally {
         await this.give(content);
       }

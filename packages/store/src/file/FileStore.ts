@@ -17,6 +17,10 @@ export interface FileStoreOptions extends FileLockOptions {
  * A store in one JSON file, shared by the processes of one machine. Every write is a read-modify-write
  * under a {@link FileLock}, written to a temporary file and renamed over the store, so that a reader
  * (without the lock) sees either the old or the new file, never half of one. Watches poll the file.
+ * A lock held past `staleMs` (a stopped process) is broken by the next writer; the stopped one checks
+ * that its lock is still its own just before its rename, and otherwise computes its change again from a
+ * fresh read, so what others wrote meanwhile is kept. (Only a stop of more than `staleMs` between that
+ * check and the rename itself could still publish an older state.)
  */
 export class FileStore implements Store {
   public readonly kind = 'file' as const;
@@ -148,23 +152,38 @@ export class FileStore implements Store {
     return parseState(text, this.description);
   }
 
-  private update<T>(change: (state: StoreState, now: number) => T): Promise<T> {
+  private async update<T>(change: (state: StoreState, now: number) => T): Promise<T> {
     this.ensureOpen();
-    return this.lock.run(async () => {
-      const state = await this.read();
-      const now = this.clock();
-      const result = change(state, now);
-      ops.purge(state, now);
-      const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        await writeFile(temporary, serializeState(state));
-        await rename(temporary, this.path);
-      } catch (error) {
-        await unlink(temporary).catch(() => undefined);
-        throw error;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.lock.run(async (held) => {
+        const state = await this.read();
+        const now = this.clock();
+        const result = change(state, now);
+        ops.purge(state, now);
+        const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+        try {
+          await writeFile(temporary, serializeState(state));
+          // Broken while this process was stopped: another may have written since the read.
+          if (!(await held())) {
+            await unlink(temporary).catch(() => undefined);
+            return { lost: true } as const;
+          }
+          await rename(temporary, this.path);
+        } catch (error) {
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+        return { lost: false, result } as const;
+      });
+      if (!outcome.lost) return outcome.result;
+      // Nothing was written: the change is computed again from a fresh read.
+      if (attempt >= 3) {
+        throw new StoreError(
+          StoreErrorCodes.LockTimeout,
+          `${this.path}.lock was broken by another process while this one wrote, ${attempt} times`,
+        );
       }
-      return result;
-    });
+    }
   }
 
   private changed(key: string): void {
