@@ -22,8 +22,10 @@ export interface AppStatus {
 }
 
 /**
- * Where the demo's apps run. The default runs them as local processes; `@qsb/platform`'s local
- * platform takes this place once it exists, behind the same few calls.
+ * Where the demo's apps run: local processes restarted after a crash, as a dyno manager does, each on
+ * a release that is a bundle (the canary's with its scenario's patch compiled in). `@qsb/platform`'s
+ * `LocalPlatform` (builds from git refs, Procfile process types, state kept on disk for separate
+ * `qsb` invocations) is what the pipeline's commands use; the demo keeps this smaller seam.
  */
 export interface DemoPlatform {
   /** Starts `release` as `app` with `env` (replacing what ran before). Resolves once it listens. */
