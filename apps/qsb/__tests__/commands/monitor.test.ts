@@ -79,6 +79,26 @@ describe('qsb monitor', () => {
     expect(JSON.parse(replay.out).verdict).toBe('promote');
   }, 20_000);
 
+  it('scrapes bots whose /metrics want METRICS_TOKEN, sending it from its environment and never printing it', async () => {
+    const token = 'metrics-token-0123456789';
+    const cleanupStop = (stop: () => Promise<void> | void) => cleanup.push(stop);
+    const production = (await serveDeployment('production', 400, 0, cleanupStop, { token })).metricsUrl;
+    const canary = (await serveDeployment('canary', 100, 0, cleanupStop, { token })).metricsUrl;
+    const args = [
+      'monitor',
+      '--no-dashboard',
+      ...['--production', production, '--canary', canary, '--open-ended'],
+      ...['--duration', '1s', '--min-duration', '1s', '--interval', '0.5s', '--json'],
+    ];
+    const refused = await qsb(args);
+    expect(refused.code).toBe(3);
+    expect(refused.err).toContain('HTTP 401');
+    const { code, out, err } = await qsb(args, { METRICS_TOKEN: token });
+    expect([0, 2], err).toContain(code);
+    expect(JSON.parse(out).health.failed).toBe(0);
+    expect(`${out}${err}`).not.toContain(token);
+  }, 20_000);
+
   it('prints progress as often as --progress-every says, and refuses a zero one before scraping', async () => {
     const production = await deployment('production', 400, 0);
     const canary = await deployment('canary', 100, 0);

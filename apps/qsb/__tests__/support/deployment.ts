@@ -15,13 +15,15 @@ export interface ServedDeployment {
 /**
  * A deployment for the judge: a real prom-client registry with the bot's metrics, served on /metrics
  * (127.0.0.1, a free port), with traffic driven every 25 ms at `perTick` interactions of which a share
- * `errorRate` fail. What stops it is handed to `onCleanup`.
+ * `errorRate` fail. With `token`, /metrics wants `Authorization: Bearer <token>`. What stops it is
+ * handed to `onCleanup`.
  */
 export async function serveDeployment(
   deployment: MetricDeployment,
   perTick: number,
   errorRate: number,
   onCleanup: (stop: () => Promise<void> | void) => void,
+  options: { readonly token?: string } = {},
 ): Promise<ServedDeployment> {
   const registry = new Registry();
   const metrics = createBotMetrics({ registry, deployment, version: 'test' });
@@ -41,6 +43,11 @@ export async function serveDeployment(
   const server = createServer(async (req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
+      return;
+    }
+    // As the bot does with METRICS_TOKEN.
+    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+      res.writeHead(401).end('unauthorized');
       return;
     }
     res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());

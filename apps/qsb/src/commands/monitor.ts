@@ -214,7 +214,12 @@ export function monitorCommand(ctx: CliContext, options: MonitorOptions = {}): C
         if (flags.production === undefined || flags.canary === undefined) {
           throw new CliError('--production and --canary are required (or --prometheus)');
         }
-        source = createHttpSource({ urls: { production: flags.production, canary: flags.canary } });
+        // The bots' /metrics behind METRICS_TOKEN (the same token qsb setup gives every app).
+        const token = ctx.env.METRICS_TOKEN;
+        source = createHttpSource({
+          urls: { production: flags.production, canary: flags.canary },
+          ...(token ? { bearerToken: token } : {}),
+        });
       }
       if (flags.record !== undefined) {
         try {

@@ -16,6 +16,8 @@ export interface HttpSourceRequiredOptions {
   readonly urls: Readonly<Record<Side, string>>;
 }
 export interface HttpSourceOptionalOptions {
+  /** Sent as `Authorization: Bearer <token>` to both deployments (the bots' `METRICS_TOKEN`); never printed. */
+  readonly bearerToken: string | undefined;
   readonly fetch: typeof globalThis.fetch;
   readonly now: () => number;
   readonly timeoutMs: number;
@@ -24,6 +26,7 @@ export type HttpSourceOptions = HttpSourceRequiredOptions & Partial<HttpSourceOp
 
 /** @defaultValue the optional options of {@link createHttpSource} */
 export const DefaultHttpSourceOptions = {
+  bearerToken: undefined,
   fetch: (input, init) => globalThis.fetch(input, init),
   now: () => Date.now(),
   timeoutMs: 5000,
@@ -45,6 +48,7 @@ async function get(
   signal: AbortSignal | undefined,
   code: typeof CanaryErrorCodes.ScrapeFailed | typeof CanaryErrorCodes.QueryFailed,
   what: string,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<string> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -52,7 +56,7 @@ async function get(
   try {
     response = await fetchImpl(url, {
       signal: combined,
-      headers: { accept: 'text/plain, application/json' },
+      headers: { accept: 'text/plain, application/json', ...headers },
     });
   } catch (error) {
     throw new CanaryError(code, `cannot read ${what} at ${url}: ${reason(error)}`, { cause: error });
@@ -69,7 +73,9 @@ async function get(
 
 /** Scrapes each deployment's `/metrics` directly, the default source of `qsb monitor`. */
 export function createHttpSource(options: HttpSourceOptions): MetricSource {
-  const { urls, fetch, now, timeoutMs } = { ...DefaultHttpSourceOptions, ...options };
+  const { urls, fetch, now, timeoutMs, bearerToken } = { ...DefaultHttpSourceOptions, ...options };
+  const headers: Record<string, string> =
+    bearerToken === undefined ? {} : { authorization: `Bearer ${bearerToken}` };
   return {
     describe: (side) => urls[side],
     async scrape(side, signal) {
@@ -81,6 +87,7 @@ export function createHttpSource(options: HttpSourceOptions): MetricSource {
         signal,
         CanaryErrorCodes.ScrapeFailed,
         `${side} metrics`,
+        headers,
       );
       return parseExposition(text, time, `${side} ${urls[side]}`);
     },
