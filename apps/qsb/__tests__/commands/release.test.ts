@@ -16,6 +16,7 @@ import type { VerdictRecord } from '../../src/pipeline/verdicts.ts';
 
 const KEY = 'hk-release-test-0123456789';
 const TOKEN = 'bot-token-that-must-never-be-printed';
+const STORE = 'redis://:store-password-never-printed@kv.example:6379';
 const SHARDS = 10;
 
 /** The router as the pipeline sees it: a share it moves, each move logged among Heroku's requests. */
@@ -53,6 +54,7 @@ async function qsb(argv: string[], env: Record<string, string> = {}) {
       DISCORD_TOKEN: TOKEN,
       STAGING_DISCORD_TOKEN: `${TOKEN}-staging`,
       SHARD_COUNT: String(SHARDS),
+      QSB_STORE: STORE,
       ...env,
     },
     out: (l) => out.push(l),
@@ -172,6 +174,11 @@ describe('the release commands refuse bad input with one line, before anything c
     ],
     [['setup', '--app', 'qa'], {}, /Allowed choices are staging, canary, production\./],
     [
+      ['setup', '--app', 'canary'],
+      { QSB_STORE: '' },
+      /^qsb: QSB_STORE is not set: the canary app follows the routing plan/,
+    ],
+    [
       ['verify', '--app', 'canary', '--expect-version', '12'],
       {},
       /--expect-version 12 must be a release version such as v12/,
@@ -205,6 +212,11 @@ describe('the release through the Heroku API (the fake Heroku)', () => {
       DISCORD_TOKEN: TOKEN,
     });
     expect(config('quantum-superbot')?.REGISTER_COMMANDS).toBeUndefined();
+    // Both follow the routing plan in the shared store; staging is routed by nobody.
+    expect(config('quantum-superbot-canary')).toMatchObject({ QSB_ROUTE: 'live', QSB_STORE: STORE });
+    expect(config('quantum-superbot')).toMatchObject({ QSB_ROUTE: 'live', QSB_STORE: STORE });
+    expect(config('quantum-superbot-staging')?.QSB_ROUTE).toBeUndefined();
+    expect(`${run.out}${run.err}`).not.toContain('store-password');
     expect(config('quantum-superbot-staging')).toMatchObject({
       CANARY: 'false',
       REGISTER_COMMANDS: 'true',

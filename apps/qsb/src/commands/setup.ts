@@ -22,6 +22,7 @@ export const RoleConfig = {
 /** Variables passed from the environment of `qsb setup` when set; never printed. */
 const PASSED = [
   'METRICS_TOKEN',
+  'QSB_STORE',
   'UNLEASH_URL',
   'UNLEASH_API_TOKEN',
   'DISCORD_API_URL',
@@ -77,9 +78,18 @@ export function setupConfig(
     const value = env[key];
     if (value !== undefined && value !== '') config[key] = value;
   }
+  // The share moves through the router (QSB_CANARY_SHARE unset or router): canary and production
+  // follow the plan in one store shared by both apps.
+  const routed = role !== 'staging' && (env.QSB_CANARY_SHARE ?? 'router') === 'router';
+  if (routed) config.QSB_ROUTE = 'live';
   for (const set of sets) {
     const [key, value] = assignment(set);
     config[key] = value;
+  }
+  if (config.QSB_ROUTE === 'live' && !config.QSB_STORE) {
+    throw new CliError(
+      `QSB_STORE is not set: the ${role} app follows the routing plan (QSB_ROUTE=live) in a store shared with the other app, such as Redis (QSB_STORE="$REDIS_URL?tls=no-verify" on Heroku Key-Value Store); or QSB_CANARY_SHARE=config to move the share by SHARD_PERCENT`,
+    );
   }
   return config;
 }
