@@ -30,6 +30,7 @@ describe('Procfile and app.json', () => {
       STAGING_DISCORD_TOKEN: 's',
       SHARD_COUNT: '16',
       METRICS_TOKEN: 'm'.repeat(16),
+      QSB_STORE: 'redis://kv.example:6379',
     };
     for (const role of AppRoles) {
       for (const key of Object.keys(setupConfig(role, env, [])))

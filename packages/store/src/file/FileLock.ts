@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { StoreError, StoreErrorCodes } from '../errors/StoreError.ts';
 
 /** Options of {@link FileLock}. */
@@ -10,12 +10,12 @@ export interface FileLockOptions {
    * A lock older than this is broken even if its process still runs (a stopped, hung or reused pid):
    * a critical section lasts a read and a rename. A lock whose process is gone is broken at once. A
    * holder whose lock was broken finds out before it renames (see {@link FileLock.run}).
-   * @defaultValue 5000
+   * @defaultValue 30000
    */
   readonly staleMs?: number;
 }
 
-const FileLockDefaults = { timeoutMs: 10_000, staleMs: 5_000 } as const satisfies Required<FileLockOptions>;
+const FileLockDefaults = { timeoutMs: 10_000, staleMs: 30_000 } as const satisfies Required<FileLockOptions>;
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
@@ -76,6 +76,10 @@ export class FileLock {
     try {
       for (let attempt = 0; ; attempt++) {
         try {
+          // The lock's age is its file's: stamped now, not when this process began to wait for it,
+          // or others would take a lock just taken after a long wait for a stale one.
+          const now = new Date();
+          await utimes(draft, now, now);
           await link(draft, this.path);
           return content;
         } catch (error) {
