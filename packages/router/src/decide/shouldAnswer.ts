@@ -111,10 +111,10 @@ export function shouldAnswer(
   if (now - createdAt > timings.interactionMaxAgeMs) return decide(false, 'too-old');
   const fresh = now - leases.viewAt < timings.maxViewAgeMs;
   const answer = (reason: 'owner' | 'failover'): AnswerDecision => {
-    if (createdAt >= plan.cutoverAt && movedAtCutover(plan, shardId)) {
-      const visibleBy = plan.cutoverVisibleBy ?? leases.cutoverSeenAt ?? now;
-      if (createdAt < visibleBy + timings.maxViewAgeMs) return decide(false, 'cutover-settling');
-    }
+    // The cheap time test first: past the settling time no shard plan needs computing (the hot path).
+    const settledAt = (plan.cutoverVisibleBy ?? leases.cutoverSeenAt ?? now) + timings.maxViewAgeMs;
+    if (createdAt >= plan.cutoverAt && createdAt < settledAt && movedAtCutover(plan, shardId))
+      return decide(false, 'cutover-settling');
     return decide(true, reason);
   };
 
